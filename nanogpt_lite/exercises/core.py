@@ -1,0 +1,98 @@
+"""Checked exercises in the style of Kaggle learntools: ``q1.check(answer)``, ``q1.hint()``, ``q1.solution()``.
+
+A chapter module defines its questions as :class:`Problem` objects::
+
+    q1 = Problem(
+        prompt="Which id does 'z' get?",
+        checker=lambda answer: expect(answer == 64, "count the characters before 'z'"),
+        hint="stoi maps a character to its id.",
+        solution="tok.stoi['z']  # 64",
+    )
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class _Blank:
+    """The placeholder learners replace with their answer."""
+
+    def __repr__(self) -> str:
+        return "____"
+
+
+____ = _Blank()
+
+
+class Incorrect(Exception):
+    """Raised by a checker: the message tells the learner what is wrong."""
+
+
+def expect(condition: bool, message: str) -> None:
+    """Raise :class:`Incorrect` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise Incorrect(message)
+
+
+_STYLE = {
+    "correct": ("✔ 正确 Correct", "#1b7f3b"),
+    "incorrect": ("✘ 还不对 Incorrect", "#b3261e"),
+    "not attempted": ("… 还没作答 Not attempted", "#8a6d00"),
+    "hint": ("💡 提示 Hint", "#1565c0"),
+    "solution": ("📖 参考答案 Solution", "#4a148c"),
+}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What check(), hint() and solution() return: shown as coloured HTML, readable as plain text."""
+
+    kind: str
+    message: str
+
+    @property
+    def correct(self) -> bool:
+        return self.kind == "correct"
+
+    def __repr__(self) -> str:
+        title, _ = _STYLE[self.kind]
+        return f"{title}: {self.message}" if self.message else title
+
+    def _repr_html_(self) -> str:
+        title, colour = _STYLE[self.kind]
+        body = html.escape(self.message).replace("\n", "<br>")
+        return (
+            f'<div class="nl-feedback nl-{self.kind.replace(" ", "-")}" style="color:{colour}">'
+            f"<b>{title}</b>{': ' if self.message else ''}<span style=\"white-space:pre-wrap\">{body}</span></div>"
+        )
+
+
+@dataclass
+class Problem:
+    """One exercise. ``checker(answer)`` raises :class:`Incorrect` (with advice) when the answer is wrong."""
+
+    prompt: str
+    checker: Callable[[Any], None]
+    hint_text: str
+    solution_text: str
+    praise: str = ""
+
+    def check(self, answer: Any = ____) -> Feedback:
+        if answer is ____ or answer is Ellipsis:
+            return Feedback("not attempted", f"把 ____ 换成你的答案再运行。Replace ____ with your answer. ({self.prompt})")
+        try:
+            self.checker(answer)
+        except Incorrect as wrong:
+            return Feedback("incorrect", str(wrong))
+        except Exception as exc:  # the learner's own code crashed inside the checker
+            return Feedback("incorrect", f"你的答案运行时出错 Your answer raised {type(exc).__name__}: {exc}")
+        return Feedback("correct", self.praise)
+
+    def hint(self) -> Feedback:
+        return Feedback("hint", self.hint_text)
+
+    def solution(self) -> Feedback:
+        return Feedback("solution", self.solution_text)

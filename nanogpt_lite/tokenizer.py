@@ -1,0 +1,61 @@
+"""Character-level tokenizer: every distinct character of the training text gets an id."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class UnknownCharacterError(ValueError):
+    """A character (or id) that is not in the vocabulary."""
+
+
+@dataclass(frozen=True)
+class CharTokenizer:
+    """``stoi`` maps character -> id, ``itos`` maps id -> character, ids follow sorted order."""
+
+    chars: list[str]
+    stoi: dict[str, int] = field(init=False, repr=False)
+    itos: dict[int, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(set(self.chars)) != len(self.chars):
+            raise ValueError("chars must be distinct")
+        object.__setattr__(self, "stoi", {ch: i for i, ch in enumerate(self.chars)})
+        object.__setattr__(self, "itos", {i: ch for i, ch in enumerate(self.chars)})
+
+    @classmethod
+    def from_text(cls, text: str) -> "CharTokenizer":
+        """The vocabulary is the sorted set of characters that occur in ``text``."""
+        return cls(sorted(set(text)))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def unknown_chars(self, text: str) -> list[tuple[int, str]]:
+        """Every (position, character) of ``text`` that is not in the vocabulary."""
+        return [(i, ch) for i, ch in enumerate(text) if ch not in self.stoi]
+
+    def encode(self, text: str) -> list[int]:
+        """Text -> list of ids. Raises UnknownCharacterError naming the first unknown character."""
+        try:
+            return [self.stoi[ch] for ch in text]
+        except KeyError:
+            (position, ch), *rest = self.unknown_chars(text)
+            more = f" ({len(rest)} more unknown after it)" if rest else ""
+            raise UnknownCharacterError(
+                f"character {ch!r} (U+{ord(ch):04X}) at index {position} is not in the vocabulary{more}. "
+                f"The vocabulary holds the {self.vocab_size} characters of the training text; "
+                "remove or replace the character, or build the tokenizer from a text that contains it."
+            ) from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """List of ids -> text. Raises UnknownCharacterError naming the first id out of range."""
+        ids = [int(i) for i in ids]
+        for position, i in enumerate(ids):
+            if i not in self.itos:
+                raise UnknownCharacterError(
+                    f"id {i} at index {position} is out of range: valid ids are 0..{self.vocab_size - 1} "
+                    f"(the {self.vocab_size} characters of the training text)."
+                )
+        return "".join(self.itos[i] for i in ids)

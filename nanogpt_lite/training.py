@@ -1,0 +1,127 @@
+"""Training a model with nanoGPT's loop, and measuring its loss on a whole split."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .data import get_batch
+
+
+@dataclass
+class History:
+    """Losses recorded during training: ``train_loss`` per step, ``evals`` every ``eval_every`` steps."""
+
+    train_loss: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_train: list[float] = field(default_factory=list)
+    eval_val: list[float] = field(default_factory=list)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def estimate_loss(
+    model: nn.Module, data: torch.Tensor, *, batch_size: int, block_size: int, eval_iters: int, generator: torch.Generator
+) -> float:
+    """Mean loss over ``eval_iters`` random batches (nanoGPT's estimate_loss, for one split)."""
+    was_training = model.training
+    model.eval()
+    device = _model_device(model)
+    losses = []
+    for _ in range(eval_iters):
+        x, y = get_batch(data, batch_size, block_size, generator=generator)
+        _, loss = model(x.to(device), y.to(device))
+        losses.append(loss.item())
+    model.train(was_training)
+    return sum(losses) / len(losses)
+
+
+@torch.no_grad()
+def exact_loss(model: nn.Module, data: torch.Tensor, *, chunk: int = 65_536) -> float:
+    """Mean cross-entropy of predicting every next token of ``data`` from the one before it.
+
+    Exact for a bigram (it sees one token, so nothing is sampled); the whole split, in chunks.
+    """
+    was_training = model.training
+    model.eval()
+    device = _model_device(model)
+    total, count = 0.0, 0
+    for start in range(0, len(data) - 1, chunk):
+        x = data[start : start + chunk + 1]
+        inputs, targets = x[:-1].to(device), x[1:].to(device)
+        logits, _ = model(inputs[None, :])
+        total += F.cross_entropy(logits[0].double(), targets, reduction="sum").item()
+        count += len(targets)
+    model.train(was_training)
+    return total / count
+
+
+def train(
+    model: nn.Module,
+    data: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int,
+    block_size: int,
+    lr: float,
+    eval_every: int,
+    generator: torch.Generator,
+    val_data: torch.Tensor | None = None,
+    eval_iters: int = 50,
+    progress: bool = True,
+) -> History:
+    """nanoGPT's loop with AdamW: get_batch, forward, zero_grad, backward, step; evaluate every ``eval_every``."""
+    if steps < 1 or batch_size < 1 or block_size < 1 or eval_every < 1:
+        raise ValueError("steps, batch_size, block_size and eval_every must all be >= 1")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+    device = _model_device(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    history = History()
+    model.train()
+    bar = tqdm(range(steps), desc="training", disable=not progress, leave=False)
+    for step in bar:
+        if step % eval_every == 0 or step == steps - 1:
+            history.eval_steps.append(step)
+            history.eval_train.append(
+                estimate_loss(model, data, batch_size=batch_size, block_size=block_size, eval_iters=eval_iters, generator=generator)
+            )
+            if val_data is not None:
+                history.eval_val.append(
+                    estimate_loss(model, val_data, batch_size=batch_size, block_size=block_size, eval_iters=eval_iters, generator=generator)
+                )
+        xb, yb = get_batch(data, batch_size, block_size, generator=generator)  # 1. a batch
+        _, loss = model(xb.to(device), yb.to(device))  # 2. forward
+        optimizer.zero_grad(set_to_none=True)  # 3. forget the last step's gradients
+        loss.backward()  # 4. d loss / d every parameter
+        optimizer.step()  # 5. move the parameters against the gradient
+        history.train_loss.append(loss.item())
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    return history
+
+
+def train_full_batch(model: nn.Module, counts: torch.Tensor, *, steps: int, lr: float = 0.3, progress: bool = True) -> list[float]:
+    """Fit a bigram to the whole training text at once: the exact loss is the count-weighted cross-entropy.
+
+    ``counts`` is :func:`nanogpt_lite.counts.bigram_counts` of the training data. Returns the exact
+    training loss before each Adam step.
+    """
+    weight = model.token_embedding_table.weight
+    counts = counts.to(weight.device, weight.dtype)
+    total = counts.sum()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in tqdm(range(steps), desc="full-batch", disable=not progress, leave=False):
+        loss = -(counts * F.log_softmax(weight, dim=-1)).sum() / total
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -1,0 +1,1 @@
+"""Interactive widgets, one module per widget. Each is a thin view over pure, tested functions."""

@@ -1,0 +1,35 @@
+from nanogpt_lite.exercises import ____, Problem, expect
+
+Q = Problem(
+    prompt="Which id does 'z' get?",
+    checker=lambda answer: expect(answer == 64, "Not quite: count the characters before 'z'."),
+    hint_text="Look it up in stoi.",
+    solution_text="tok.stoi['z']",
+    praise="64 it is.",
+)
+
+
+def test_placeholder_and_no_answer_are_not_attempted():
+    for feedback in (Q.check(), Q.check(____)):
+        assert feedback.kind == "not attempted" and not feedback.correct
+        assert "____" in repr(feedback)
+
+
+def test_right_and_wrong_answers():
+    right, wrong = Q.check(64), Q.check(63)
+    assert right.correct and "64 it is." in repr(right)
+    assert wrong.kind == "incorrect" and "count the characters" in repr(wrong)
+
+
+def test_a_crashing_answer_is_feedback_not_a_traceback():
+    def checker(fn):
+        expect(fn("a") == 1, "wrong")
+
+    feedback = Problem("p", checker, "h", "s").check(lambda s: 1 / 0)
+    assert feedback.kind == "incorrect" and "ZeroDivisionError" in repr(feedback)
+
+
+def test_hint_solution_and_html_escaping():
+    assert "stoi" in repr(Q.hint()) and "tok.stoi['z']" in repr(Q.solution())
+    html = Problem("p", lambda a: expect(False, "<b> & x"), "h", "s").check(1)._repr_html_()
+    assert "&lt;b&gt; &amp; x" in html and "nl-incorrect" in html

@@ -1,0 +1,142 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import chisquare
+
+import nanogpt_lite as nl
+
+finite_logits = st.lists(st.floats(-5, 5, allow_nan=False), min_size=2, max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(finite_logits, st.integers(0, 2**31 - 1))
+def test_sample_frequencies_match_softmax(values, seed):
+    logits = torch.tensor([values])
+    probs = torch.softmax(logits, dim=-1)[0].double()
+    n = 20_000
+    g = torch.Generator().manual_seed(seed)
+    ids = nl.sample_next(logits.expand(n, -1), generator=g)
+    observed = torch.bincount(ids[:, 0], minlength=len(values)).double()
+    keep = probs * n >= 5  # chi-square needs expected counts >= 5; pool the rest
+    expected = torch.cat([probs[keep] * n, (probs[~keep] * n).sum(dim=0, keepdim=True)])
+    observed = torch.cat([observed[keep], observed[~keep].sum(dim=0, keepdim=True)])
+    if expected[-1] == 0:
+        expected, observed = expected[:-1], observed[:-1]
+    expected = expected * (observed.sum() / expected.sum())  # exact totals for scipy
+    assert chisquare(observed.numpy(), expected.numpy()).pvalue > 1e-4
+
+
+@given(finite_logits)
+def test_low_temperature_is_argmax(values):
+    logits = torch.tensor([values])
+    top = logits.max()
+    if (logits >= top - 1e-3).sum() > 1:
+        return  # near-ties: argmax is not well defined
+    probs = nl.next_token_probs(logits, temperature=1e-4)
+    assert probs.argmax() == logits.argmax() and probs.max() > 0.999
+    assert nl.sample_next(logits, temperature=0).item() == logits.argmax().item()
+
+
+def test_high_temperature_approaches_uniform():
+    logits = torch.tensor([[3.0, -1.0, 0.5, 2.0]])
+    probs = nl.next_token_probs(logits, temperature=1e6)
+    assert torch.allclose(probs, torch.full_like(probs, 0.25), atol=1e-5)
+
+
+def test_top_k_keeps_only_k_tokens():
+    logits = torch.tensor([[1.0, 4.0, 2.0, 3.0, 0.0]])
+    probs = nl.next_token_probs(logits, top_k=2)
+    assert (probs > 0).sum() == 2 and probs[0, 1] > 0 and probs[0, 3] > 0
+    assert torch.allclose(probs.sum(), torch.tensor(1.0))
+    assert torch.equal(nl.next_token_probs(logits, top_k=99), torch.softmax(logits, -1))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"temperature": -0.5}, "temperature must be"),
+        ({"temperature": math.nan}, "temperature must be"),
+        ({"temperature": math.inf}, "temperature must be"),
+        ({"top_k": 0}, "top_k must be"),
+        ({"top_k": 1.5}, "top_k must be"),
+    ],
+)
+def test_bad_options_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        nl.sample_next(torch.zeros(1, 3), **kwargs)
+    model = nl.BigramLanguageModel(3)
+    with pytest.raises(ValueError, match=message):
+        nl.generate(model, torch.zeros(1, 1, dtype=torch.long), 0, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_bad_logits_raise(bad):
+    with pytest.raises(ValueError, match="NaN or \\+infinity"):
+        nl.sample_next(torch.tensor([[0.0, bad]]))
+
+
+def test_minus_infinity_means_impossible():
+    logits = torch.tensor([[0.0, -math.inf, 1.0]])
+    ids = nl.sample_next(logits.expand(500, -1), generator=torch.Generator().manual_seed(0))
+    assert 1 not in ids
+    with pytest.raises(ValueError, match="all -infinity"):
+        nl.sample_next(torch.full((1, 3), -math.inf))
+
+
+def test_temperature_zero_has_no_distribution():
+    with pytest.raises(ValueError, match="greedy"):
+        nl.next_token_probs(torch.zeros(1, 3), temperature=0)
+
+
+def _trained(small_data, small_tok):
+    model = nl.BigramLanguageModel(small_tok.vocab_size)
+    nl.train_full_batch(model, nl.bigram_counts(small_data, small_tok.vocab_size), steps=50, progress=False)
+    return model
+
+
+def test_generate_equals_lecture_generate(small_data, small_tok):
+    model = _trained(small_data, small_tok)
+    start = torch.zeros(3, 1, dtype=torch.long)
+    ours = nl.generate(model, start, 300, generator=torch.Generator().manual_seed(42))
+    lecture = nl.generate_lecture(model, start, 300, generator=torch.Generator().manual_seed(42))
+    assert torch.equal(ours, lecture)
+
+
+def test_same_seed_same_text_other_seed_other_text(small_data, small_tok):
+    model = _trained(small_data, small_tok)
+    start = torch.zeros(1, 1, dtype=torch.long)
+    run = lambda seed: nl.generate(model, start, 100, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    assert torch.equal(run(1), run(1))
+    assert not torch.equal(run(1), run(2))
+
+
+def test_greedy_is_deterministic_and_follows_argmax(small_data, small_tok):
+    model = _trained(small_data, small_tok)
+    out = nl.generate(model, torch.zeros(1, 1, dtype=torch.long), 30, greedy=True)
+    table = model.token_embedding_table.weight
+    for a, b in zip(out[0, :-1].tolist(), out[0, 1:].tolist()):
+        assert b == table[a].argmax().item()
+
+
+def test_generate_feeds_only_the_usable_context():
+    seen = []
+
+    class Spy(nl.BigramLanguageModel):
+        def forward(self, idx, targets=None):
+            seen.append(idx.shape[1])
+            return super().forward(idx, targets)
+
+    nl.generate(Spy(5), torch.zeros(1, 4, dtype=torch.long), 10, generator=torch.Generator().manual_seed(0))
+    assert seen == [1] * 10
+
+
+def test_greedy_loops_on_shakespeare(shakespeare):
+    _, tok, train, _ = shakespeare
+    counted = nl.count_model(nl.bigram_probs(nl.bigram_counts(train, tok.vocab_size)))
+    start = torch.tensor([[tok.stoi["\n"]]])
+    assert tok.decode(nl.generate(counted, start, 20, greedy=True)[0].tolist()) == "\n" * 21
+    start = torch.tensor([[tok.stoi["t"]]])
+    assert tok.decode(nl.generate(counted, start, 10, greedy=True)[0].tolist()) == "the the the"
