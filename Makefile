@@ -43,3 +43,11 @@ lock: $(STAMP)
 
 clean:
 	rm -rf build handout
+
+# Benchmark report (Markdown on stdout, JSON in build/bench.json).
+bench: setup
+	$(BIN)/python -m tools.bench
+
+# Offline classroom handout: handout/*.html and handout/nanogpt-faq.pdf. TEACHER=1 adds the solutions.
+handout: setup
+	$(BIN)/python -m tools.handout $(if $(TEACHER),--teacher)

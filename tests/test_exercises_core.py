@@ -5,6 +5,7 @@ Q = Problem(
     checker=lambda answer: expect(answer == 64, "Not quite: count the characters before 'z'."),
     hint_text="Look it up in stoi.",
     solution_text="tok.stoi['z']",
+    reference=lambda: 64,
     praise="64 it is.",
 )
 
@@ -25,11 +26,29 @@ def test_a_crashing_answer_is_feedback_not_a_traceback():
     def checker(fn):
         expect(fn("a") == 1, "wrong")
 
-    feedback = Problem("p", checker, "h", "s").check(lambda s: 1 / 0)
+    feedback = Problem("p", checker, "h", "s", lambda: None).check(lambda s: 1 / 0)
     assert feedback.kind == "incorrect" and "ZeroDivisionError" in repr(feedback)
 
 
 def test_hint_solution_and_html_escaping():
     assert "stoi" in repr(Q.hint()) and "tok.stoi['z']" in repr(Q.solution())
-    html = Problem("p", lambda a: expect(False, "<b> & x"), "h", "s").check(1)._repr_html_()
+    html = Problem("p", lambda a: expect(False, "<b> & x"), "h", "s", lambda: None).check(1)._repr_html_()
     assert "&lt;b&gt; &amp; x" in html and "nl-incorrect" in html
+
+
+def test_every_chapter_reference_answer_passes():
+    import importlib
+    import pkgutil
+
+    import nanogpt_lite.exercises as exercises
+    from nanogpt_lite.exercises import problems
+
+    chapters = [m.name for m in pkgutil.iter_modules(exercises.__path__) if m.name.startswith("ch")]
+    for name in chapters:
+        module = importlib.import_module(f"nanogpt_lite.exercises.{name}")
+        found = problems(module)
+        assert len(found) >= 3, f"{name} has {len(found)} exercises; every chapter has at least 3"
+        for qname, problem in found.items():
+            feedback = problem.check(problem.reference())
+            assert feedback.correct, f"{name}.{qname}: the reference answer fails: {feedback!r}"
+            assert problem.check().kind == "not attempted"

@@ -5,8 +5,9 @@ A chapter module defines its questions as :class:`Problem` objects::
     q1 = Problem(
         prompt="Which id does 'z' get?",
         checker=lambda answer: expect(answer == 64, "count the characters before 'z'"),
-        hint="stoi maps a character to its id.",
-        solution="tok.stoi['z']  # 64",
+        hint_text="stoi maps a character to its id.",
+        solution_text="tok.stoi['z']  # 64",
+        reference=lambda: 64,
     )
 """
 from __future__ import annotations
@@ -72,12 +73,16 @@ class Feedback:
 
 @dataclass
 class Problem:
-    """One exercise. ``checker(answer)`` raises :class:`Incorrect` (with advice) when the answer is wrong."""
+    """One exercise. ``checker(answer)`` raises :class:`Incorrect` (with advice) when the answer is wrong.
+
+    ``reference()`` returns a correct answer (the tests check it passes); ``solution_text`` shows it.
+    """
 
     prompt: str
     checker: Callable[[Any], None]
     hint_text: str
     solution_text: str
+    reference: Callable[[], Any]
     praise: str = ""
 
     def check(self, answer: Any = ____) -> Feedback:
@@ -96,3 +101,9 @@ class Problem:
 
     def solution(self) -> Feedback:
         return Feedback("solution", self.solution_text)
+
+
+def problems(module: Any) -> dict[str, Problem]:
+    """The exercises of a chapter module, by name (q1, q2, ...), in order."""
+    found = {name: value for name, value in vars(module).items() if isinstance(value, Problem)}
+    return dict(sorted(found.items(), key=lambda item: int(item[0][1:]) if item[0][1:].isdigit() else 0))
