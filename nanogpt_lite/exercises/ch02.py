@@ -1,0 +1,122 @@
+"""Chapter 2 exercises: enumerate(). ``from nanogpt_lite.exercises import ch02``; ``ch02.q1.check(answer)``."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .core import ____, Feedback, Problem, expect
+
+CHARS = ["\n", " ", "!", "A", "a", "b", "z"]  # a small vocabulary in chapter 1's sorted order
+
+
+@dataclass
+class FunctionProblem(Problem):
+    """An exercise whose answer is the learner's function; one that still returns ____ is not attempted."""
+
+    probe: tuple = ()  # arguments for the "still ____?" call
+
+    def check(self, answer: Any = ____) -> Feedback:
+        try:
+            untouched = callable(answer) and answer(*self.probe) is ____
+        except Exception:  # a crash is reported by Problem.check below
+            untouched = False
+        return super().check(____ if untouched else answer)
+
+
+def _check_start_one(answer: Any) -> None:
+    right = [(1, "a"), (2, "b"), (3, "c")]
+    expect(not isinstance(answer, enumerate), "这是 enumerate 对象本身（惰性的），用 list(...) 把它展开成列表。")
+    expect(isinstance(answer, list), f"答案应是一个列表，你给的是 {type(answer).__name__}。")
+    expect(answer != [(0, "a"), (1, "b"), (2, "c")], "这是默认 start=0 的结果：start=1 让编号从 1 开始。")
+    expect(answer != [("a", 1), ("b", 2), ("c", 3)], "顺序反了：enumerate 产生的是 (编号, 值)，编号在前。")
+    expect(answer != [(2, "b"), (3, "c")], "start 不会跳过元素：'a' 仍然是第一个，只是编号从 1 数起。")
+    as_tuples = [tuple(x) if isinstance(x, list) else x for x in answer]
+    expect(answer == right or as_tuples != right, "数字和字母都对，但每一项是元组 (1, 'a')，不是列表 [1, 'a']。")
+    expect(answer == right, f"还不对：你给的是 {answer!r}。把 enumerate('abc', start=1) 的每一步写出来。")
+
+
+def _check_rest_after_next(answer: Any) -> None:
+    expect(isinstance(answer, list), f"答案应是一个列表，你给的是 {type(answer).__name__}。")
+    expect(
+        answer != [(0, "a"), (1, "b"), (2, "c")],
+        "迭代器不会倒带：next(e) 已经取走了 (0, 'a')，list(e) 只拿到剩下的。",
+    )
+    expect(answer != [], "list(e) 是第一次把 e 展开，next 只取走了一项，后面还有。")
+    expect(answer != [(0, "b"), (1, "c")], "编号不会重新从 0 开始：它跟着取出的次数走。")
+    expect(answer == [(1, "b"), (2, "c")], f"还不对：你给的是 {answer!r}。")
+
+
+def _check_function(answer: Any, name: str) -> None:
+    expect(callable(answer), f"把函数本身传进来（{name}，不要加括号），你给的是 {type(answer).__name__}。")
+
+
+def _check_positions(positions: Callable[[str, str], Any]) -> None:
+    _check_function(positions, "positions")
+    got = positions("hello", "l")
+    expect(got != 2, "只找到了第一个：'hello' 里有两个 'l'，要把每个位置都收进列表。")
+    expect(got != [3, 4], "位置多了 1：enumerate 默认从 0 数起，不要写 start=1。")
+    expect(got != ["l", "l"], "收集的是字符本身：要的是编号 i，不是 ch。")
+    expect(got == [2, 3], f"positions('hello', 'l') 应是 [2, 3]，你的函数给出 {got!r}。")
+    for text, ch in [("banana", "a"), ("", "x"), ("abc", "z"), ("\n\nx\n", "\n")]:
+        want = [i for i in range(len(text)) if text[i] == ch]
+        got = positions(text, ch)
+        expect(got == want, f"positions({text!r}, {ch!r}) 应是 {want}，你的函数给出 {got!r}。")
+
+
+def _check_build_itos(build_itos: Callable[[list[str]], Any]) -> None:
+    _check_function(build_itos, "build_itos")
+    got = build_itos(list(CHARS))
+    want = {i: ch for i, ch in enumerate(CHARS)}
+    expect(isinstance(got, dict), f"itos 是一个字典（编号 → 字符），你的函数返回 {type(got).__name__}。")
+    expect(got != {ch: i for i, ch in enumerate(CHARS)}, "这是 stoi（字符 → 编号）：itos 的键是编号，值是字符。")
+    expect(got != {i + 1: ch for i, ch in enumerate(CHARS)}, "编号从 1 开始了：chars[0] 的编号应是 0。")
+    expect(got == want, f"build_itos({CHARS!r}) 应是 {want!r}，你的函数给出 {got!r}。")
+    expect(build_itos([]) == {}, "空的字符列表应得到空字典 {}。")
+
+
+def _positions(text: str, ch: str) -> list[int]:
+    return [i for i, c in enumerate(text) if c == ch]
+
+
+def _build_itos(chars: list[str]) -> dict[int, str]:
+    return {i: ch for i, ch in enumerate(chars)}
+
+
+q1 = Problem(
+    prompt="list(enumerate('abc', start=1)) 是什么？",
+    checker=_check_start_one,
+    hint_text="enumerate 产生 (编号, 值) 元组；start 只改编号从几数起，不跳过任何元素。",
+    solution_text="[(1, 'a'), (2, 'b'), (3, 'c')]",
+    reference=lambda: [(1, "a"), (2, "b"), (3, "c")],
+    praise="start=1 只改变编号，'a' 还是第一个。",
+)
+
+q2 = Problem(
+    prompt="e = enumerate('abc'); next(e)；之后 list(e) 是什么？",
+    checker=_check_rest_after_next,
+    hint_text="enumerate 是惰性迭代器：每次 next() 取走一项，取走的不会再回来。",
+    solution_text="[(1, 'b'), (2, 'c')]  # next(e) 已经取走了 (0, 'a')",
+    reference=lambda: [(1, "b"), (2, "c")],
+    praise="迭代器只能向前走一遍。",
+)
+
+q3 = FunctionProblem(
+    prompt="用 enumerate 写 positions(text, ch)：返回 ch 在 text 中出现的所有位置（列表）。",
+    checker=_check_positions,
+    hint_text="for i, c in enumerate(text): 当 c == ch 时把 i 收进列表；或写成列表推导式。",
+    solution_text="def positions(text, ch):\n    return [i for i, c in enumerate(text) if c == ch]",
+    reference=lambda: _positions,
+    praise="和 FAQ 的例子一样：'hello' 里的 'l' 在 2 和 3。",
+    probe=("hello", "l"),
+)
+
+q4 = FunctionProblem(
+    prompt="用 enumerate 写 build_itos(chars)：返回 {编号: 字符} 字典，就像第 1 章的 itos。",
+    checker=_check_build_itos,
+    hint_text="stoi 是 { ch:i for i,ch in enumerate(chars) }；itos 把键和值对调。",
+    solution_text="def build_itos(chars):\n    return {i: ch for i, ch in enumerate(chars)}",
+    reference=lambda: _build_itos,
+    praise="和第 1 章一样：itos[i] 就是 chars[i]。",
+    probe=(["a"],),
+)

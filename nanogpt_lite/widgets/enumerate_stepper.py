@@ -1,0 +1,137 @@
+"""Enumerate stepper: press Play and watch ``for i, ch in enumerate(seq, start)`` fill ``stoi`` and ``itos``.
+
+The view is :func:`render_step` (pure HTML) over :func:`nanogpt_lite.enumeration.build_steps`;
+:func:`steps_figure` draws the same steps for the printed handout.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+from ..enumeration import Step, build_steps
+from ..plotting import label
+
+NEWEST = "#ffb74d"  # the entry the current step added
+REPLACED = "#ef9a9a"  # an entry the current step overwrote
+CSS = """<style>
+.nl-enumerate-view .nl-chip {display:inline-block; margin:2px; padding:1px 5px; border:1px solid #bbb;
+  border-radius:4px; font-family:monospace; text-align:center}
+.nl-enumerate-view .nl-done {background:#e8f5e9}
+.nl-enumerate-view .nl-current {background:%s; border-color:#e65100; font-weight:bold}
+.nl-enumerate-view .nl-newest {background:%s; font-weight:bold}
+.nl-enumerate-view .nl-replaced {background:%s}
+.nl-enumerate-view .nl-dict {font-family:monospace; white-space:pre-wrap}
+</style>""" % (NEWEST, NEWEST, REPLACED)
+
+
+def sequence_of(text: str, unique: bool) -> list[str]:
+    """What the stepper enumerates: the characters of ``text``, or chapter 1's ``sorted(set(text))``."""
+    return sorted(set(text)) if unique else list(text)
+
+
+def _dict_html(entries: list[tuple[str, str]], newest: int | None) -> str:
+    items = [
+        f'<span class="nl-newest">{html.escape(k)}: {html.escape(v)}</span>' if n == newest
+        else f"{html.escape(k)}: {html.escape(v)}"
+        for n, (k, v) in enumerate(entries)
+    ]
+    return "{" + ", ".join(items) + "}"
+
+
+def render_step(seq: list[str], k: int, start: int = 0) -> str:
+    """HTML for the state after ``k`` calls of next() on ``enumerate(seq, start)`` (k = 0: none yet)."""
+    if not 0 <= k <= len(seq):
+        raise ValueError(f"step k={k} is outside 0..{len(seq)} (the sequence has {len(seq)} items)")
+    steps = build_steps(seq, start)
+    chips = "".join(
+        f'<span class="nl-chip {"nl-current" if n == k - 1 else "nl-done" if n < k - 1 else ""}">'
+        f"{html.escape(repr(ch))}<br><small>{start + n}</small></span>"
+        for n, ch in enumerate(seq)
+    )
+    head = f"<div>enumerate(序列, start={start})：{len(seq)} 个元素，已调用 next() {k} 次</div><div>{chips}</div>"
+    if k == 0:
+        body = "<div>还没调用 next()：stoi = {}，itos = {}</div>" if seq else "<div>空序列：enumerate 什么也不产生</div>"
+        return f'{CSS}<div class="nl-enumerate-view">{head}{body}</div>'
+    step: Step = steps[k - 1]
+    stoi = list(step.stoi.items())
+    itos = list(step.itos.items())
+    pair = html.escape(repr((step.i, step.ch)))
+    body = (
+        f"<div><b>第 {k} 次 next() → {pair}</b>，于是 stoi[{html.escape(repr(step.ch))}] = {step.i}，"
+        f"itos[{step.i}] = {html.escape(repr(step.ch))}</div>"
+        f'<div class="nl-dict">stoi = {_dict_html([(repr(c), str(i)) for c, i in stoi], [c for c, _ in stoi].index(step.ch))}</div>'
+        f'<div class="nl-dict">itos = {_dict_html([(str(i), repr(c)) for i, c in itos], len(itos) - 1)}</div>'
+        f"<div>大小：len(stoi) = {len(stoi)}，len(itos) = {len(itos)}</div>"
+    )
+    if step.replaced is not None:
+        body += (
+            f'<div class="nl-replaced">⚠ {html.escape(repr(step.ch))} 已在 stoi 里（旧值 {step.replaced}），'
+            f"被覆盖成 {step.i}：重复的字符只留下最后一个编号，stoi 和 itos 不再互逆。"
+            "所以第 1 章先用 sorted(set(text)) 去重。</div>"
+        )
+    return f'{CSS}<div class="nl-enumerate-view">{head}{body}</div>'
+
+
+class EnumerateStepper(widgets.VBox):
+    """Play / slider through ``enumerate(text, start)`` and see the (i, ch) pair and the dicts grow."""
+
+    def __init__(self, text: str = "hello", start: int = 0, unique: bool = False, interval_ms: int = 900) -> None:
+        self.text = widgets.Text(value=text, description="序列 text")
+        self.unique = widgets.Checkbox(value=unique, description="先 sorted(set(text))（第 1 章的做法）", indent=False,
+                                    style={"description_width": "initial"})
+        self.start = widgets.IntText(value=start, description="start=", layout=widgets.Layout(width="160px"))
+        self.play = widgets.Play(interval=interval_ms, min=0, step=1)
+        self.step = widgets.IntSlider(min=0, description="next() 次数")
+        self.link = widgets.jslink((self.play, "value"), (self.step, "value"))  # runs in the browser
+        self.view = widgets.HTML()
+        self.out = widgets.Output()  # errors raised in the callback appear here
+        super().__init__([
+            widgets.HBox([self.text, self.start, self.unique]),
+            widgets.HBox([self.play, self.step]),
+            self.view,
+            self.out,
+        ])
+        self.add_class("nl-enumerate-stepper")
+        self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
+        for control in (self.text, self.unique):
+            control.observe(self._resize, names="value")
+        for control in (self.start, self.step):
+            control.observe(self._refresh, names="value")
+        self._resize()
+
+    @property
+    def sequence(self) -> list[str]:
+        return sequence_of(self.text.value, self.unique.value)
+
+    def _resize(self, change: object = None) -> None:
+        n = len(self.sequence)
+        self.play.max = self.step.max = n  # lowering max also pulls the value down
+        self._refresh()
+
+    def _show(self, change: object = None) -> None:
+        self.view.value = render_step(self.sequence, self.step.value, self.start.value)
+
+
+def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_steps: int = 8) -> Figure:
+    """The stepper's frames as one picture: a row per next() call, the newest stoi entry highlighted."""
+    steps = build_steps(sequence_of(text, unique), start)[:max_steps]
+    call = f"enumerate(sorted(set({text!r})), start={start})" if unique else f"enumerate({text!r}, start={start})"
+    boxes = [[f"{ch!r}:{i}" for ch, i in step.stoi.items()] for step in steps]
+    spacing = 0.12 * max((len(b) for row in boxes for b in row), default=1) + 0.4
+    fig = Figure(figsize=(9, 0.5 * len(steps) + 0.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_xlim(0, max(10.0, 2.5 + spacing * max((len(row) for row in boxes), default=0)))
+    ax.set_ylim(len(steps) - 0.5, -0.9)
+    ax.axis("off")
+    ax.set_title(label(f"{call} 一步步建出 stoi", f"{call} builds stoi"))
+    ax.text(0.1, -0.6, label("next() 给出", "next() yields"), fontsize=9, color="#555")
+    ax.text(2.3, -0.6, label("之后的 stoi（橙色：新加；红色：覆盖）", "stoi after (orange: new; red: overwritten)"), fontsize=9, color="#555")
+    for row, (step, texts) in enumerate(zip(steps, boxes)):
+        ax.text(0.1, row, repr((step.i, step.ch)), family="monospace", va="center", fontsize=11)
+        for col, (ch, box) in enumerate(zip(step.stoi, texts)):
+            colour = (REPLACED if step.replaced is not None else NEWEST) if ch == step.ch else "#eeeeee"
+            ax.text(2.3 + spacing * col, row, box, family="monospace", va="center", fontsize=10,
+                    bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#999"})
+    return fig

@@ -1,0 +1,106 @@
+import pytest
+
+from nanogpt_lite.exercises import ____, ch02, problems
+
+
+def feedback_of(problem, answer) -> tuple[str, str]:
+    feedback = problem.check(answer)
+    return feedback.kind, repr(feedback)
+
+
+def test_four_exercises_whose_references_pass():
+    found = problems(ch02)
+    assert list(found) == ["q1", "q2", "q3", "q4"]
+    for problem in found.values():
+        assert problem.check(problem.reference()).correct
+        assert problem.check().kind == "not attempted" and problem.check(____).kind == "not attempted"
+
+
+def test_the_reference_answers_are_what_python_does():
+    assert ch02.q1.reference() == list(enumerate("abc", start=1))
+    e = enumerate("abc")
+    next(e)
+    assert ch02.q2.reference() == list(e)
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [
+        ([(0, "a"), (1, "b"), (2, "c")], "默认 start=0"),
+        ([("a", 1), ("b", 2), ("c", 3)], "顺序反了"),
+        ([(2, "b"), (3, "c")], "start 不会跳过元素"),
+        ([[1, "a"], [2, "b"], [3, "c"]], "是元组"),
+        (enumerate("abc", start=1), "list(...)"),
+        ((1, "a"), "应是一个列表，你给的是 tuple"),
+        ([(1, "x")], "你给的是 [(1, 'x')]"),
+    ],
+)
+def test_q1_wrong_answers_get_advice(answer, advice):
+    kind, text = feedback_of(ch02.q1, answer)
+    assert kind == "incorrect" and advice in text
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [
+        ([(0, "a"), (1, "b"), (2, "c")], "不会倒带"),
+        ([], "后面还有"),
+        ([(0, "b"), (1, "c")], "不会重新从 0 开始"),
+        ("[(1, 'b'), (2, 'c')]", "应是一个列表，你给的是 str"),
+    ],
+)
+def test_q2_wrong_answers_get_advice(answer, advice):
+    kind, text = feedback_of(ch02.q2, answer)
+    assert kind == "incorrect" and advice in text
+
+
+@pytest.mark.parametrize(
+    "function, advice",
+    [
+        (lambda text, ch: text.index(ch), "只找到了第一个"),
+        (lambda text, ch: [i for i, c in enumerate(text, start=1) if c == ch], "位置多了 1"),
+        (lambda text, ch: [c for c in text if c == ch], "要的是编号 i"),
+        (lambda text, ch: [2, 3], "positions('banana', 'a') 应是 [1, 3, 5]"),
+        (lambda text, ch: [text.find(ch)], "应是 [2, 3]，你的函数给出 [2]"),
+        ([2, 3], "把函数本身传进来"),
+    ],
+)
+def test_q3_wrong_functions_get_advice(function, advice):
+    kind, text = feedback_of(ch02.q3, function)
+    assert kind == "incorrect" and advice in text
+
+
+@pytest.mark.parametrize(
+    "function, advice",
+    [
+        (lambda chars: {ch: i for i, ch in enumerate(chars)}, "这是 stoi"),
+        (lambda chars: {i: ch for i, ch in enumerate(chars, start=1)}, "编号从 1 开始了"),
+        (lambda chars: list(enumerate(chars)), "返回 list"),
+        (lambda chars: {i: ch for i, ch in enumerate(sorted(chars, reverse=True))}, "build_itos("),
+        (lambda chars: {i: ch for i, ch in enumerate(chars)} if chars else {0: "?"}, "空的字符列表"),
+    ],
+)
+def test_q4_wrong_functions_get_advice(function, advice):
+    kind, text = feedback_of(ch02.q4, function)
+    assert kind == "incorrect" and advice in text
+
+
+def test_a_function_still_returning_the_placeholder_is_not_attempted():
+    def positions(text, ch):
+        return ____
+
+    def build_itos(chars):
+        return ____
+
+    assert ch02.q3.check(positions).kind == "not attempted"
+    assert ch02.q4.check(build_itos).kind == "not attempted"
+
+
+def test_a_crashing_function_is_reported_not_raised():
+    kind, text = feedback_of(ch02.q3, lambda text, ch: text[99])
+    assert kind == "incorrect" and "IndexError" in text
+
+
+def test_feedback_reads_as_html_too():
+    html = ch02.q1.check([(0, "a"), (1, "b"), (2, "c")])._repr_html_()
+    assert "nl-incorrect" in html and "start=1" in html
