@@ -20,7 +20,7 @@ data: $(STAMP)
 	$(BIN)/python -m nanogpt_lite.data fetch $(if $(DATA_FROM),--from "$(DATA_FROM)")
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
