@@ -1,0 +1,80 @@
+"""The small models chapter 3 takes apart: the FAQ's ``MyModel`` and ``TestModel``, and a two-layer bigram."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .model import BigramLanguageModel
+
+
+class MyModel(nn.Module):
+    """The FAQ's example: five attributes attached five ways; ``forward`` uses all but the buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight1 = nn.Parameter(torch.randn(10, 10))  # ✅ a Parameter
+        self.linear = nn.Linear(10, 10)  # ✅ a submodule (its weight and bias)
+        self.temp_tensor = torch.randn(10, 10)  # ❌ a plain tensor
+        self.scale_factor = 2.0  # ❌ a Python float
+        self.register_buffer("running_mean", torch.zeros(10))  # a buffer: saved, not trained
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * self.scale_factor
+        x = x + self.temp_tensor
+        x = x @ self.weight1
+        x = self.linear(x)
+        return x  # running_mean is not used, as in the FAQ
+
+
+class TestModel(nn.Module):
+    """The FAQ's "实际验证": a Parameter and a plain tensor, both used in ``forward``."""
+
+    __test__ = False  # not a pytest test class, despite the FAQ's name
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.param1 = nn.Parameter(torch.randn(5, 5))
+        self.tensor1 = torch.randn(5, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.param1 + self.tensor1
+
+
+class TwoLayerModel(nn.Module):
+    """The lecture's next step after the bigram: embed each token in ``n_embd`` numbers, then a linear head."""
+
+    context_size = 1
+
+    def __init__(self, vocab_size: int, n_embd: int = 16) -> None:
+        super().__init__()
+        self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size)
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``idx`` (B, T) -> logits (B, T, vocab); loss is the mean cross-entropy when targets are given."""
+        logits = self.lm_head(self.token_embedding_table(idx))
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
+EXAMPLE_MODELS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
+    "bigram": ("BigramLanguageModel(65)", lambda: BigramLanguageModel(65)),
+    "mymodel": ("MyModel()  (FAQ)", MyModel),
+    "two_layer": ("TwoLayerModel(65, n_embd=16)", lambda: TwoLayerModel(65, n_embd=16)),
+}
+"""Key -> (the constructor call a learner would type, a builder)."""
+
+
+def example_model(name: str, *, seed: int = 1337) -> nn.Module:
+    """A fresh example model by key (one of ``EXAMPLE_MODELS``), initialised from ``seed``."""
+    if name not in EXAMPLE_MODELS:
+        raise ValueError(f"unknown example model {name!r}; choose one of {list(EXAMPLE_MODELS)}")
+    with torch.random.fork_rng(devices=[]):  # seeded without disturbing the caller's random stream
+        torch.manual_seed(seed)
+        return EXAMPLE_MODELS[name][1]()

@@ -1,0 +1,199 @@
+import pytest
+import torch
+import torch.nn as nn
+
+import nanogpt_lite as nl
+from nanogpt_lite.examples import EXAMPLE_MODELS, MyModel, TestModel, TwoLayerModel, example_model
+from nanogpt_lite.inspection import (
+    ATTACH_CODE,
+    ATTACH_KINDS,
+    AttachDemo,
+    Table,
+    display_width,
+    attach_table,
+    describe,
+    matrix_table,
+    measure_attach,
+    measure_attributes,
+    module_tree,
+    parameter_table,
+    plain_attributes,
+)
+
+MYMODEL_NAMES = ["weight1", "linear", "temp_tensor", "scale_factor", "running_mean"]
+
+
+def mymodel_loss(model: nn.Module) -> torch.Tensor:
+    x = torch.randn(10, 10, generator=torch.Generator().manual_seed(0))
+    return model(x).pow(2).mean()
+
+
+def as_rows(reports):
+    return {r.name: (r.has_grad, r.changed, r.in_parameters, r.in_state_dict, r.moved) for r in reports}
+
+
+def test_the_faq_mymodel_matrix_is_measured_as_the_faq_says():
+    rows = as_rows(measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss))
+    assert rows == {
+        "weight1": (True, True, True, True, True),
+        "linear": (True, True, True, True, True),
+        "temp_tensor": (False, False, False, False, False),
+        "scale_factor": (False, False, False, False, False),
+        "running_mean": (False, False, False, True, True),
+    }
+
+
+def test_measurement_leaves_the_model_untouched():
+    model = MyModel()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    measure_attributes(model, MYMODEL_NAMES, mymodel_loss)
+    assert all(torch.equal(before[k], v) and v.dtype == torch.float32 for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_changed_means_changed_by_the_step_not_by_forward():
+    """A frozen parameter gets no gradient, so AdamW skips it; the other parameters still move."""
+    model = TwoLayerModel(65)
+    model.token_embedding_table.weight.requires_grad_(False)
+    idx = torch.randint(0, 65, (4, 8), generator=torch.Generator().manual_seed(0))
+    rows = as_rows(measure_attributes(model, ["token_embedding_table", "lm_head"], lambda m: m(idx, idx)[1]))
+    assert rows["token_embedding_table"][:3] == (False, False, True)  # still in parameters(), never stepped
+    assert rows["lm_head"][:2] == (True, True)
+
+
+def test_zero_learning_rate_changes_nothing():
+    rows = as_rows(measure_attributes(MyModel(), ["weight1"], mymodel_loss, lr=0.0))
+    assert rows["weight1"][:2] == (True, False)
+
+
+def test_bigram_on_real_data_updates_its_only_table(shakespeare):
+    _, tok, train, _ = shakespeare
+    x, y = nl.get_batch(train, 8, 8, generator=torch.Generator().manual_seed(1337))
+    (report,) = measure_attributes(nl.BigramLanguageModel(tok.vocab_size), ["token_embedding_table"], lambda m: m(x, y)[1])
+    assert report.attached_as == "Embedding(65, 65)"
+    assert (report.has_grad, report.changed, report.in_parameters, report.in_state_dict, report.moved) == (True,) * 5
+
+
+def test_integer_buffers_are_not_converted_by_a_dtype_but_would_be_by_a_device():
+    model = nn.Module()
+    model.lin = nn.Linear(2, 2)
+    model.register_buffer("steps", torch.zeros((), dtype=torch.long))
+    model.register_buffer("scale", torch.ones(2))
+    rows = as_rows(measure_attributes(model, ["steps", "scale"], lambda m: m.lin(m.scale).sum()))
+    assert rows["steps"][4] is False and rows["scale"][4] is True
+
+
+def test_bad_inputs_name_the_culprit():
+    with pytest.raises(ValueError, match=r"\['nope'\]"):
+        measure_attributes(MyModel(), ["weight1", "nope"], mymodel_loss)
+    with pytest.raises(ValueError, match="linear.weight"):
+        measure_attributes(MyModel(), ["linear.weight"], mymodel_loss)
+    with pytest.raises(ValueError, match="torch.int64 is not floating point"):
+        measure_attributes(MyModel(), ["weight1"], mymodel_loss, target=torch.int64)
+    with pytest.raises(ValueError, match=r"\['weight1'\] already hold tensors at torch.float32"):
+        measure_attributes(MyModel(), ["weight1"], mymodel_loss, target=torch.float32)
+    with pytest.raises(ValueError, match="'Buffer'"):
+        AttachDemo("Buffer")
+    with pytest.raises(ValueError, match="'gpt'"):
+        example_model("gpt")
+
+
+def test_every_attach_kind_is_measured_and_agrees_with_torch_rules():
+    expected = {  # (grad, changed, parameters, state_dict, moved): what torch does, re-measured each run
+        "Parameter": (True, True, True, True, True),
+        "tensor": (False, False, False, False, False),
+        "tensor requires_grad": (True, False, False, False, False),
+        "buffer": (False, False, False, True, True),
+        "float": (False, False, False, False, False),
+        "list of Linear": (True, False, False, False, False),
+        "ModuleList": (True, True, True, True, True),
+    }
+    assert set(ATTACH_KINDS) == set(expected)
+    for kind in ATTACH_KINDS:
+        r = measure_attach(kind)
+        assert (r.has_grad, r.changed, r.in_parameters, r.in_state_dict, r.moved) == expected[kind], kind
+
+
+def test_attach_demo_runs_exactly_the_line_shown():
+    for kind, code in ATTACH_CODE.items():
+        model = AttachDemo(kind)
+        registered = "extra" in model._parameters or "extra" in model._buffers or "extra" in model._modules
+        assert registered == (kind in ("Parameter", "buffer", "ModuleList")), code
+        assert model(torch.ones(2, 4)).shape == (2, 4)
+
+
+def test_measure_attach_leaves_the_global_random_stream_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    measure_attach("Parameter")
+    example_model("mymodel")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_tree_shows_registered_and_unregistered_attributes():
+    tree = module_tree(MyModel())
+    lines = tree.splitlines()
+    assert lines[0] == "MyModel"
+    assert "├── weight1  (10, 10)  100  [参数]" in lines
+    assert "│   └── bias  (10,)  10  [参数]" in lines
+    assert "├── temp_tensor = Tensor (10, 10)  [未注册]" in lines
+    assert lines[-1] == "└── scale_factor = float 2.0  [未注册]"
+    assert "in_features" not in tree.split("[子模块]")[1]  # torch layers' settings are left out
+
+
+def test_tree_marks_a_tied_weight_as_shared():
+    model = TwoLayerModel(65)
+    model.lm_head.weight = model.token_embedding_table.weight
+    assert "weight  (65, 16)  1,040  [参数，与 token_embedding_table.weight 共享]" in module_tree(model)
+
+
+def test_parameter_table_lists_parameters_then_buffers_with_totals():
+    table = parameter_table(MyModel())
+    assert [row[0] for row in table.rows] == ["weight1", "linear.weight", "linear.bias", "running_mean"]
+    assert table.rows[-1] == ("running_mean", "缓冲区", "(10,)", "10", False)
+    assert table.caption == "参数共 210 个数，缓冲区共 10 个数"
+    bigram = parameter_table(nl.BigramLanguageModel(65))
+    assert bigram.rows == (("token_embedding_table.weight", "参数", "(65, 65)", "4,225", True),)
+
+
+def test_plain_attributes_and_describe():
+    model = MyModel()
+    assert plain_attributes(model) == ["temp_tensor", "scale_factor"]
+    assert [describe(model, n) for n in MYMODEL_NAMES] == [
+        "Parameter (10, 10)",
+        "Linear(in_features=10, out_features=10, bias=True)",
+        "Tensor (10, 10)",
+        "float 2.0",
+        "buffer (10,)",
+    ]
+    assert describe(AttachDemo("list of Linear"), "extra") == "list [Linear, Linear]"
+    assert describe(AttachDemo("tensor requires_grad"), "extra") == "Tensor (4,), requires_grad=True"
+
+
+def test_table_text_aligns_chinese_and_html_escapes():
+    table = Table(("名称", "x"), (("<a>", True), ("参数参数", False)), caption="c")
+    text = repr(table).splitlines()
+    assert text[0] == "c"
+    second = [line.rstrip()[-1] for line in text[1:]]
+    assert second == ["x", "✓", "✗"]
+    widths = [display_width(line[: line.rindex(cell)]) for line, cell in zip(text[1:], second)]
+    assert widths == [10, 10, 10]  # "参数参数" is 8 columns wide, then two spaces
+    assert "&lt;a&gt;" in table._repr_html_() and "<caption>c</caption>" in table._repr_html_()
+    with pytest.raises(ValueError, match="2 headers"):
+        Table(("a", "b"), (("only one",),))
+
+
+def test_matrix_and_attach_tables_have_one_row_per_input():
+    reports = measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss)
+    assert [row[0] for row in matrix_table(reports).rows] == MYMODEL_NAMES
+    table = attach_table(["float", "ModuleList"])
+    assert [row[:2] for row in table.rows] == [("float", ATTACH_CODE["float"]), ("ModuleList", ATTACH_CODE["ModuleList"])]
+
+
+def test_examples():
+    assert set(EXAMPLE_MODELS) == {"bigram", "mymodel", "two_layer"}
+    assert torch.equal(example_model("two_layer").lm_head.weight, example_model("two_layer").lm_head.weight)
+    assert [n for n, _ in TestModel().named_parameters()] == ["param1"]
+    logits, loss = TwoLayerModel(65)(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long))
+    assert logits.shape == (2, 3, 65) and loss.ndim == 0
