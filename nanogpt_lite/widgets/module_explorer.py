@@ -1,0 +1,66 @@
+"""Module explorer: pick a model to see its tree and its parameters/buffers table; pick how an attribute
+is attached to see the registered / optimized / saved / moved matrix measured again, live."""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from ..examples import EXAMPLE_MODELS, example_model
+from ..inspection import ATTACH_CODE, ATTACH_KINDS, AttachDemo, matrix_table, measure_attach, module_tree, parameter_table
+
+_STYLE = """<style>
+.nl-module-explorer table { border-collapse: collapse; margin: 4px 0; }
+.nl-module-explorer th, .nl-module-explorer td { padding: 2px 10px; border-bottom: 1px solid #ddd; }
+.nl-module-explorer caption { caption-side: top; text-align: left; color: #555; }
+.nl-module-explorer pre { line-height: 1.3; margin: 4px 0; }
+</style>"""
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{html.escape(text)}</pre>"
+
+
+def model_view(key: str) -> str:
+    """HTML: the tree of example model ``key`` and its parameters/buffers table."""
+    model = example_model(key)
+    return _pre(module_tree(model)) + parameter_table(model)._repr_html_()
+
+
+def attach_view(kind: str) -> str:
+    """HTML: the line that attaches ``extra``, the module tree it gives, and its measured matrix row."""
+    if kind not in ATTACH_CODE:
+        raise ValueError(f"unknown attach kind {kind!r}; choose one of {list(ATTACH_KINDS)}")
+    code = f"class AttachDemo(nn.Module):\n    def __init__(self):\n        ...\n        {ATTACH_CODE[kind]}"
+    return _pre(code) + _pre(module_tree(AttachDemo(kind))) + matrix_table([measure_attach(kind)])._repr_html_()
+
+
+class ModuleExplorer(widgets.VBox):
+    """``self.model`` picks an example model; ``self.attach`` picks how ``extra`` is attached."""
+
+    def __init__(self, model: str = "bigram", attach: str = "Parameter") -> None:
+        options = [(label, key) for key, (label, _) in EXAMPLE_MODELS.items()]
+        self.model = widgets.Dropdown(options=options, value=model, description="模型")
+        self.model_html = widgets.HTML()
+        self.attach = widgets.ToggleButtons(options=ATTACH_KINDS, value=attach, description="extra 挂法")
+        self.attach.style.button_width = "auto"
+        self.attach_html = widgets.HTML()
+        self.out = widgets.Output()  # shows an error raised inside a callback
+        super().__init__([
+            widgets.HTML(_STYLE + "<b>① 选一个模型：它登记了什么？</b>"), self.model, self.model_html,
+            widgets.HTML("<b>② 换一种方式挂上 <code>extra</code>：一步 AdamW、state_dict()、.to() 各碰到了什么？</b>"),
+            self.attach, self.attach_html, self.out,
+        ])
+        self.add_class("nl-module-explorer")
+        self._show_model = self.out.capture(clear_output=True, wait=True)(self._show_model)
+        self._show_attach = self.out.capture(clear_output=True, wait=True)(self._show_attach)
+        self.model.observe(self._show_model, names="value")
+        self.attach.observe(self._show_attach, names="value")
+        self._show_model()
+        self._show_attach()
+
+    def _show_model(self, change: dict | None = None) -> None:
+        self.model_html.value = model_view(self.model.value)
+
+    def _show_attach(self, change: dict | None = None) -> None:
+        self.attach_html.value = attach_view(self.attach.value)

@@ -1,0 +1,59 @@
+import torch
+import torch.nn as nn
+
+from nanogpt_lite.exercises import ch03
+
+
+def test_q1_counts_are_checked_against_torch():
+    assert ch03.q1.check(65 * 16 * 2 + 65).correct
+    assert ch03.q1.check(torch.tensor(2145)).correct
+    assert "bias" in repr(ch03.q1.check(65 * 16 * 2))
+    assert "二元模型" in repr(ch03.q1.check(4225))
+    assert ch03.q1.check(True).kind == "incorrect" and ch03.q1.check("2145").kind == "incorrect"
+
+
+def test_q2_is_the_measured_set_and_explains_each_mistake():
+    assert ch03.updated_by_adamw() == {"weight1", "linear"}
+    assert ch03.q2.check(["weight1", "linear.weight", "linear.bias"]).correct
+    wrong = repr(ch03.q2.check({"weight1", "linear", "running_mean", "temp_tensor"}))
+    assert "缓冲区" in wrong and "普通张量" in wrong
+    assert "漏了 ['linear']" in repr(ch03.q2.check({"weight1"}))
+    assert "没有这些属性" in repr(ch03.q2.check({"weight2"}))
+    assert ch03.q2.check("weight1").kind == "incorrect"
+
+
+def test_q3_accepts_a_real_fix_and_rejects_the_bug():
+    assert sum(p.numel() for p in ch03.BrokenStack().parameters()) == 0
+    assert "nn.ModuleList" in repr(ch03.q3.check(ch03.BrokenStack))
+
+    class Renamed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(8, 8) for _ in range(3)])
+
+    assert "self.layers" in repr(ch03.q3.check(Renamed))
+
+    class TooWide(ch03.BrokenStack):
+        def __init__(self):
+            super().__init__(width=16)
+            self.layers = nn.ModuleList(self.layers)
+
+    assert "应为" in repr(ch03.q3.check(TooWide))
+    fixed = ch03.q3.reference()
+    assert ch03.q3.check(fixed()).correct  # an instance works too
+    assert ch03.q3.check(42).kind == "incorrect"
+
+
+def test_q4_tied_weight_counts_once():
+    assert ch03.tied_count() == 65 * 16 + 65
+    assert ch03.q4.check(1105).correct
+    assert "没有共享" in repr(ch03.q4.check(2145))
+
+
+def test_checking_does_not_disturb_the_learners_random_stream():
+    torch.manual_seed(1)
+    expected = torch.rand(2)
+    torch.manual_seed(1)
+    for q in (ch03.q1, ch03.q2, ch03.q3, ch03.q4):
+        q.check(q.reference())
+    assert torch.equal(torch.rand(2), expected)

@@ -1,0 +1,52 @@
+import re
+
+import pytest
+
+from nanogpt_lite.inspection import ATTACH_CODE, ATTACH_KINDS, measure_attach
+from nanogpt_lite.widgets.module_explorer import ModuleExplorer, attach_view, model_view
+
+
+def marks(html: str) -> list[bool]:
+    """The ✓/✗ cells of the measured matrix row, in order."""
+    return [m == "✓" for m in re.findall(r"<td style=\"[^\"]*\">([✓✗])</td>", html)]
+
+
+def test_model_view_shows_tree_and_table_of_the_chosen_model():
+    bigram = model_view("bigram")
+    assert "BigramLanguageModel" in bigram and "token_embedding_table.weight" in bigram and "4,225" in bigram
+    mymodel = model_view("mymodel")
+    assert "linear.bias" in mymodel and "running_mean" in mymodel and "缓冲区" in mymodel
+    assert "temp_tensor = Tensor (10, 10)  [未注册]" in mymodel
+    with pytest.raises(ValueError, match="'gpt'"):
+        model_view("gpt")
+
+
+def test_attach_view_shows_the_code_and_the_measured_row():
+    for kind in ATTACH_KINDS:
+        view = attach_view(kind)
+        r = measure_attach(kind)
+        assert ATTACH_CODE[kind].replace('"', "&quot;") in view
+        assert marks(view) == [r.has_grad, r.changed, r.in_parameters, r.in_state_dict, r.moved], kind
+    with pytest.raises(ValueError, match="'Buffer'"):
+        attach_view("Buffer")
+
+
+def test_widget_recomputes_on_change():
+    w = ModuleExplorer()
+    assert "nl-module-explorer" in w._dom_classes
+    assert "token_embedding_table.weight" in w.model_html.value
+    w.model.value = "two_layer"
+    assert "lm_head.bias" in w.model_html.value and "BigramLanguageModel" not in w.model_html.value
+    assert marks(w.attach_html.value) == [True] * 5  # Parameter: registered, optimized, saved, moved
+    w.attach.value = "list of Linear"
+    assert "extra = list [Linear, Linear]  [未注册]" in w.attach_html.value
+    assert marks(w.attach_html.value) == [True, False, False, False, False]  # a grad, but nothing else
+    w.attach.value = "ModuleList"
+    assert marks(w.attach_html.value) == [True] * 5
+    assert w.out.outputs == ()
+
+
+def test_widget_starts_where_asked():
+    w = ModuleExplorer(model="mymodel", attach="buffer")
+    assert "weight1" in w.model_html.value
+    assert marks(w.attach_html.value) == [False, False, False, True, True]
