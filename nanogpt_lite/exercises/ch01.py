@@ -1,0 +1,148 @@
+"""Chapter 1 exercises: character tokenization. ``from nanogpt_lite.exercises import ch01``; ``ch01.q1.check(answer)``."""
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any
+
+from .ch02 import FunctionProblem
+from .core import Incorrect, Problem, expect
+
+# The 65 characters of tiny Shakespeare in sorted order (tests check this against the real text).
+CHARS = "\n !$&',-.3:;?" + string.ascii_uppercase + string.ascii_lowercase
+STOI = {ch: i for i, ch in enumerate(CHARS)}
+ITOS = {i: ch for i, ch in enumerate(CHARS)}
+QUESTION_MARK = STOI["?"]  # 12
+
+HAMLET_IDS = [32, 53, 1, 40, 43, 6, 1, 53, 56, 1, 52, 53, 58, 1, 58, 53, 1, 40, 43]
+HAMLET = "To be, or not to be"
+
+ENCODE_CASES = ["hello world", "", "\n", "Zz", "To be, or not to be?", CHARS]
+
+
+def _check_z(answer: Any) -> None:
+    expect(not isinstance(answer, str), "要的是编号（一个整数），不是字符本身：用 stoi 去查。")
+    expect(isinstance(answer, int), f"答案应是一个整数，你给的是 {type(answer).__name__}。")
+    expect(answer != 65, "65 是词表大小。编号从 0 开始，所以最后一个字符的编号是 64。")
+    expect(answer != 25, "只数了小写字母：排在 'a' 前面还有换行、空格、12 个标点/数字和 26 个大写字母。")
+    expect(answer != 51, "字母都数对了，但前面还有 13 个符号（'\\n', ' ', '!', ... '?'），它们排序在字母前面。")
+    expect(answer == 64, f"还不对：{answer} 是 {ITOS.get(answer, '?')!r} 的编号。'z' 在排好序的词表里排最后。")
+
+
+def _check_decoded(answer: Any) -> None:
+    expect(not isinstance(answer, list) or not all(isinstance(x, int) for x in answer),
+           "这还是一串编号。解码是反方向：每个编号用 itos 换回字符。")
+    expect(not isinstance(answer, list), "字符都换对了的话，还要用 ''.join(...) 把列表拼成一个字符串。")
+    expect(isinstance(answer, str), f"答案应是一个字符串，你给的是 {type(answer).__name__}。")
+    expect(answer != " ".join(HAMLET), "字符之间多了空格：用 ''.join，不是 ' '.join。")
+    expect(answer.lower() != HAMLET.lower() or answer == HAMLET, "大小写不对：编号 13–38 是大写字母，39–64 才是小写。")
+    shifted = "".join(ITOS.get(i + 1, "?") for i in HAMLET_IDS), "".join(ITOS.get(i - 1, "?") for i in HAMLET_IDS)
+    expect(answer not in shifted, "每个字符都错开了一位：编号从 0 开始（0 是换行 '\\n'）。")
+    expect(answer == HAMLET, f"还不对：你给的是 {answer!r}。用 tok.decode(...) 或 itos 逐个查一遍。")
+
+
+def _check_function(answer: Any, name: str) -> None:
+    expect(callable(answer), f"把函数本身传进来（{name}，不要加括号），你给的是 {type(answer).__name__}。")
+
+
+def _check_encode(my_encode: Callable[[str], Any]) -> None:
+    _check_function(my_encode, "my_encode")
+    got = my_encode("hello")
+    expect(not isinstance(got, str), "返回的是字符串：encode 要把每个字符换成编号（整数）。")
+    expect(isinstance(got, list), f"encode 应返回一个列表，你的函数返回 {type(got).__name__}。")
+    expect(got != [ord(c) for c in "hello"], "这是 Unicode 码位 ord(c)，不是词表里的编号：用 stoi[c]。")
+    expect(got != [STOI[c] + 1 for c in "hello"], "每个编号都多了 1：词表的编号从 0 开始。")
+    for text in ENCODE_CASES:
+        want, got = [STOI[c] for c in text], my_encode(text)
+        expect(got == want, f"my_encode({text!r}) 应是 {want}，你的函数给出 {got!r}。")
+
+
+def _check_decode(my_decode: Callable[[list[int]], Any]) -> None:
+    _check_function(my_decode, "my_decode")
+    got = my_decode([46, 43, 50, 50, 53])
+    expect(not isinstance(got, list), "返回的是字符列表：再用 ''.join(...) 拼成字符串。")
+    expect(isinstance(got, str), f"decode 应返回一个字符串，你的函数返回 {type(got).__name__}。")
+    expect(got != "h e l l o", "字符之间多了空格：用 ''.join，不是 ' '.join。")
+    expect(got not in ("ifmmp", "gdkkn"), "每个字符都错开了一位：itos[i] 直接就是编号 i 的字符，不用加减 1。")
+    for text in ENCODE_CASES:
+        ids = [STOI[c] for c in text]
+        got = my_decode(ids)
+        expect(got == text, f"my_decode({ids if len(ids) < 12 else '[...]'}) 应是 {text!r}，你的函数给出 {got!r}。")
+
+
+def _check_replace(encode_or_replace: Callable[[str], Any]) -> None:
+    _check_function(encode_or_replace, "encode_or_replace")
+    expect(encode_or_replace("hello") == [STOI[c] for c in "hello"], "词表里的字符照常编码：'hello' 应是 [46, 43, 50, 50, 53]。")
+    try:
+        got = encode_or_replace("Act 7")
+    except KeyError as missing:
+        raise Incorrect(
+            f"遇到词表外的字符 {missing} 时直接查 stoi 会报 KeyError：用 stoi.get(c, {QUESTION_MARK}) 或先判断 c in stoi。"
+        ) from None
+    want = [STOI[c] if c in STOI else QUESTION_MARK for c in "Act 7"]
+    expect(got != [STOI[c] for c in "Act "], "未知字符不要丢掉：换成 '?'，编号列表要和原文一样长。")
+    expect(got == want, f"encode_or_replace('Act 7') 应是 {want}（'7' 换成 '?' 的编号 {QUESTION_MARK}），你的函数给出 {got!r}。")
+    for text in ["", "我", "第 3 幕", "7\n"]:
+        want, got = [STOI[c] if c in STOI else QUESTION_MARK for c in text], encode_or_replace(text)
+        expect(got == want, f"encode_or_replace({text!r}) 应是 {want}，你的函数给出 {got!r}。")
+
+
+def _encode(s: str) -> list[int]:
+    return [STOI[c] for c in s]
+
+
+def _decode(ids: list[int]) -> str:
+    return "".join(ITOS[i] for i in ids)
+
+
+def _encode_or_replace(s: str) -> list[int]:
+    return [STOI.get(c, QUESTION_MARK) for c in s]
+
+
+q1 = Problem(
+    prompt="在 tiny Shakespeare 的 65 个字符里，'z' 的编号是多少？",
+    checker=_check_z,
+    hint_text="编号就是字符在 sorted(set(text)) 里的位置，从 0 数起；tok.stoi 可以直接查。",
+    solution_text="tok.stoi['z']  # 64：'z' 排在最后，65 个字符的编号是 0..64",
+    reference=lambda: 64,
+    praise="'z' 排在排好序的词表最后，编号 64 = 65 - 1。",
+)
+
+q2 = Problem(
+    prompt=f"把编号列表 {HAMLET_IDS} 解码成文字。",
+    checker=_check_decoded,
+    hint_text="decode 是 encode 的反方向：每个编号用 itos 换回字符，再用 ''.join 拼起来；tok.decode 也行。",
+    solution_text=f"tok.decode({HAMLET_IDS})  # {HAMLET!r}",
+    reference=lambda: HAMLET,
+    praise="《哈姆雷特》里最有名的一句（的前半句）。",
+)
+
+q3 = FunctionProblem(
+    prompt="自己写 my_encode(s)：用 stoi 把字符串变成编号列表（不要调用 tok.encode）。",
+    checker=_check_encode,
+    hint_text="列表推导式：对 s 里的每个字符 c，取 stoi[c]。空字符串应得到空列表。",
+    solution_text="def my_encode(s):\n    return [stoi[c] for c in s]",
+    reference=lambda: _encode,
+    praise="和 FAQ 的 encode = lambda s: [stoi[c] for c in s] 一样。",
+    probe=("hello",),
+)
+
+q4 = FunctionProblem(
+    prompt="自己写 my_decode(ids)：用 itos 把编号列表变回字符串（不要调用 tok.decode）。",
+    checker=_check_decode,
+    hint_text="对每个编号 i 取 itos[i]，再用 ''.join(...) 拼成一个字符串。",
+    solution_text="def my_decode(ids):\n    return ''.join(itos[i] for i in ids)",
+    reference=lambda: _decode,
+    praise="decode(encode(s)) == s：两个字典互为反查。",
+    probe=([46],),
+)
+
+q5 = FunctionProblem(
+    prompt=f"写 encode_or_replace(s)：词表外的字符（中文、'7' 等）换成 '?'（编号 {QUESTION_MARK}）再编码，不报错。",
+    checker=_check_replace,
+    hint_text=f"字典的 get 方法可以给默认值：stoi.get(c, {QUESTION_MARK})。",
+    solution_text=f"def encode_or_replace(s):\n    return [stoi.get(c, {QUESTION_MARK}) for c in s]",
+    reference=lambda: _encode_or_replace,
+    praise="这就是「替换成占位符」：不再报错，但原来的字符丢了，解码回不去。",
+    probe=("hello",),
+)
