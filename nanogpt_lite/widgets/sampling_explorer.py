@@ -1,0 +1,216 @@
+"""Sampling explorer: choose a context character, a temperature, a top-k and multinomial or argmax, and see
+the distribution the next character is drawn from (the drawn one highlighted) and ~200 characters it leads to.
+
+The view is :func:`explore` (the numbers) drawn by :func:`explorer_figure` and :func:`explorer_report`;
+:func:`temperature_grid_figure` is its static twin for the printed handout.
+"""
+from __future__ import annotations
+
+import html
+import io
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import torch
+import torch.nn as nn
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..distributions import entropy
+from ..plotting import label, setup_matplotlib
+from ..sampling import generate, next_token_probs
+from ..text_stats import TextStats, text_stats
+from ..tokenizer import CharTokenizer
+
+PICKED = "#e65100"  # the character that was drawn
+OTHER = "#90a4ae"
+VISIBLE = {" ": "␣", "\n": "↵"}
+
+
+def show_char(ch: str) -> str:
+    """A visible stand-in for a space (␣) or a newline (↵), for axis labels."""
+    return VISIBLE.get(ch, ch)
+
+
+def sampling_distribution(logits: torch.Tensor, *, temperature: float, top_k: int | None = None) -> torch.Tensor:
+    """What the next token is drawn from: softmax(logits / T) with top-k; at T = 0 (greedy) all mass on the argmax."""
+    if temperature == 0:  # the T -> 0 limit: every bit of probability on the most likely token
+        most_likely = next_token_probs(logits, top_k=top_k).argmax(-1)
+        return torch.nn.functional.one_hot(most_likely, logits.shape[-1]).to(logits.dtype)
+    return next_token_probs(logits, temperature=temperature, top_k=top_k)
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """One setting of the explorer and what it produced."""
+
+    context: str
+    temperature: float
+    top_k: int | None
+    greedy: bool
+    seed: int
+    probs: torch.Tensor  # (vocab,) the distribution of the first new character
+    chars: list[str]
+    text: str  # the context character followed by the generated ones
+    stats: TextStats
+
+    @property
+    def next_char(self) -> str:
+        """The first generated character: the one drawn from ``probs``."""
+        return self.text[1]
+
+    @property
+    def deterministic(self) -> bool:
+        """argmax, or T = 0: the same text whatever the seed."""
+        return self.greedy or self.temperature == 0
+
+
+def explore(
+    model: nn.Module,
+    tok: CharTokenizer,
+    context: str,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    greedy: bool = False,
+    seed: int = 1337,
+    length: int = 200,
+) -> Exploration:
+    """Generate ``length`` characters after ``context`` with these settings, from ``torch.Generator().manual_seed(seed)``."""
+    if not isinstance(context, str) or len(context) != 1:
+        raise ValueError(f"context must be a single character, got {context!r}")
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    device = next(model.parameters()).device
+    idx = torch.tensor([tok.encode(context)], device=device)
+    with torch.no_grad():
+        logits = model(idx)[0][0, -1].cpu()
+    probs = sampling_distribution(logits, temperature=temperature, top_k=top_k)
+    generator = torch.Generator().manual_seed(seed)
+    out = generate(model, idx, length, temperature=temperature, top_k=top_k, greedy=greedy, generator=generator)[0].tolist()
+    deterministic = greedy or temperature == 0
+    stats = text_stats(out, model, deterministic=deterministic)
+    return Exploration(context, temperature, top_k, greedy, seed, probs, list(tok.chars), tok.decode(out), stats)
+
+
+def _settings(ex: Exploration) -> str:
+    top_k = "全部" if ex.top_k is None or ex.top_k >= len(ex.chars) else str(ex.top_k)
+    mode = "argmax" if ex.greedy else "multinomial"
+    return f"上下文 {ex.context!r} · T={ex.temperature:g} · top-k={top_k} · {mode}"
+
+
+def draw_distribution(ax: Axes, ex: Exploration, *, top: int = 20) -> None:
+    """Bars of the ``top`` most likely next characters (plus the drawn one if it is rarer), the drawn one highlighted."""
+    order = torch.argsort(ex.probs, descending=True, stable=True).tolist()[:top]
+    picked = ex.chars.index(ex.next_char)
+    if picked not in order:
+        order.append(picked)
+    heights = [float(ex.probs[i]) for i in order]
+    colours = [PICKED if i == picked else OTHER for i in order]
+    ax.bar(range(len(order)), heights, color=colours)
+    ax.set_xticks(range(len(order)), [show_char(ex.chars[i]) for i in order])
+    ax.set_ylabel(label("概率", "probability"))
+    ax.set_ylim(0, max(1e-9, max(heights)) * 1.15)
+    verb = label("argmax 选中", "argmax picks") if ex.deterministic else label("抽中", "drawn")
+    ax.annotate(f"{verb} {show_char(ex.next_char)!r}", (order.index(picked), heights[order.index(picked)]),
+                xytext=(0, 4), textcoords="offset points", ha="center", color=PICKED, fontsize=9)
+    entropy_nats = float(entropy(ex.probs))
+    ax.set_title(label(f"{_settings(ex)} · 熵 {entropy_nats:.2f} nats",
+                       f"context {ex.context!r} · T={ex.temperature:g} · entropy {entropy_nats:.2f} nats"), fontsize=10)
+
+
+def explorer_figure(ex: Exploration, *, top: int = 20) -> Figure:
+    """The explorer's chart: the distribution of the first new character, the drawn one in orange."""
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    draw_distribution(fig.add_subplot(), ex, top=top)
+    return fig
+
+
+def explorer_report(ex: Exploration) -> str:
+    """HTML: the settings, the generated text and its statistics."""
+    return (
+        f"<div><b>{html.escape(_settings(ex))} · 种子 {ex.seed}</b></div>"
+        f'<pre class="nl-sample" style="white-space:pre-wrap;border:1px solid #ccc;padding:4px">{html.escape(ex.text)}</pre>'
+        f'<div class="nl-stats">{html.escape(str(ex.stats))}</div>'
+    )
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def temperature_grid_figure(
+    model: nn.Module,
+    tok: CharTokenizer,
+    context: str = "e",
+    temperatures: Sequence[float] = (0.5, 1.0, 2.0),
+    *,
+    seed: int = 1337,
+    length: int = 200,
+) -> Figure:
+    """The explorer at several temperatures side by side: the distribution on top, the generated text below."""
+    fig = Figure(figsize=(5.2 * len(temperatures), 5.0), layout="constrained")
+    axes = fig.subplots(2, len(temperatures), squeeze=False, height_ratios=[1, 0.75])
+    for column, t in enumerate(temperatures):
+        ex = explore(model, tok, context, temperature=t, seed=seed, length=length)
+        draw_distribution(axes[0, column], ex)
+        axes[0, column].set_title(label(f"T = {t:g} · 熵 {float(entropy(ex.probs)):.2f} nats",
+                                        f"T = {t:g} · entropy {float(entropy(ex.probs)):.2f} nats"), fontsize=10)
+        lines = [piece for line in ex.text.split("\n") for piece in (textwrap.wrap(line, 52) or [""])]
+        stats = ex.stats
+        summary = label(f"不同字符 {stats.distinct} · 重复 {stats.n}-gram {stats.repeated_share:.1%}\n"
+                        f"平均对数似然 {stats.mean_log_likelihood:.3f} nats",
+                        f"distinct {stats.distinct} · repeated {stats.n}-grams {stats.repeated_share:.1%}\n"
+                        f"mean log-likelihood {stats.mean_log_likelihood:.3f} nats")
+        text_ax = axes[1, column]
+        text_ax.axis("off")
+        text_ax.text(0, 1, "\n".join(lines[:10]), family="monospace", fontsize=7.5, va="top")
+        text_ax.text(0, 0, summary, fontsize=9, va="bottom", color=PICKED)
+    return fig
+
+
+class SamplingExplorer(widgets.VBox):
+    """Controls for context, temperature, top-k, multinomial/argmax and seed; redraws the chart and the text on every change."""
+
+    def __init__(self, model: nn.Module, tok: CharTokenizer, *, context: str = "e", seed: int = 1337, length: int = 200) -> None:
+        setup_matplotlib()  # the chart's labels are Chinese when the font is there
+        self.model, self.tok, self.length = model, tok, length
+        self.context = widgets.Dropdown(options=[(repr(c), c) for c in tok.chars], value=context, description="上下文字符")
+        self.temperature = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="温度 T",
+                                               readout_format=".2f")
+        self.top_k = widgets.IntSlider(value=tok.vocab_size, min=1, max=tok.vocab_size, description="top-k")
+        self.mode = widgets.ToggleButtons(options=[("multinomial 随机采样", "multinomial"), ("argmax 贪婪", "argmax")],
+                                          value="multinomial")
+        self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**32 - 1, description="种子 seed",
+                                           layout=widgets.Layout(width="200px"))
+        self.chart = widgets.Image(format="png")
+        self.report = widgets.HTML()
+        self.out = widgets.Output()  # errors raised in the callback appear here
+        super().__init__([
+            widgets.HBox([self.context, self.seed]),
+            widgets.HBox([self.temperature, self.top_k]),
+            self.mode,
+            self.chart,
+            self.report,
+            self.out,
+        ])
+        self.add_class("nl-sampling-explorer")
+        self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
+        for control in (self.context, self.temperature, self.top_k, self.mode, self.seed):
+            control.observe(self._refresh, names="value")
+        self._refresh()
+
+    def exploration(self) -> Exploration:
+        """What the controls currently ask for."""
+        top_k = None if self.top_k.value >= self.tok.vocab_size else self.top_k.value
+        return explore(self.model, self.tok, self.context.value, temperature=self.temperature.value, top_k=top_k,
+                       greedy=self.mode.value == "argmax", seed=self.seed.value, length=self.length)
+
+    def _show(self, change: object = None) -> None:
+        ex = self.exploration()
+        self.chart.value = _png(explorer_figure(ex))
+        self.report.value = explorer_report(ex)

@@ -1,0 +1,133 @@
+import html
+
+import pytest
+import torch
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+import nanogpt_lite as nl
+from nanogpt_lite.plotting import setup_matplotlib
+from nanogpt_lite.widgets.sampling_explorer import (
+    PICKED,
+    SamplingExplorer,
+    explore,
+    explorer_figure,
+    sampling_distribution,
+    show_char,
+    temperature_grid_figure,
+)
+
+PNG_MAGIC = b"\x89PNG"
+
+
+@pytest.fixture(autouse=True)
+def chinese_labels():
+    setup_matplotlib()  # as the notebook does: Chinese labels without "Glyph missing" warnings
+
+
+@pytest.fixture
+def model(small_data, small_tok):
+    counts = nl.bigram_counts(small_data, small_tok.vocab_size)
+    return nl.count_model(nl.bigram_probs(counts, smoothing=0.1))
+
+
+def bar_colours(fig: Figure) -> list[str]:
+    return [to_hex(bar.get_facecolor()) for bar in fig.axes[0].patches]
+
+
+def test_sampling_distribution_is_softmax_and_its_zero_temperature_limit():
+    logits = torch.tensor([0.5, 2.0, -1.0, 1.9])
+    assert torch.equal(sampling_distribution(logits, temperature=0.7, top_k=2),
+                       nl.next_token_probs(logits, temperature=0.7, top_k=2))
+    greedy = sampling_distribution(logits, temperature=0)
+    assert greedy.tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert torch.allclose(sampling_distribution(logits, temperature=1e-3), greedy)
+    with pytest.raises(ValueError, match="NaN"):
+        sampling_distribution(torch.tensor([0.0, float("nan")]), temperature=0)
+
+
+def test_explore_draws_its_first_character_from_the_shown_distribution(model, small_tok):
+    ex = explore(model, small_tok, "e", temperature=1.3, top_k=5, seed=7, length=120)
+    assert ex.text[0] == "e" and len(ex.text) == 121 and ex.stats.length == 121
+    assert ex.probs[small_tok.stoi[ex.next_char]] > 0 and int((ex.probs > 0).sum()) == 5
+    again = explore(model, small_tok, "e", temperature=1.3, top_k=5, seed=7, length=120)
+    assert again.text == ex.text
+    start = torch.tensor([[small_tok.stoi["e"]]])
+    direct = nl.generate(model, start, 120, temperature=1.3, top_k=5, generator=torch.Generator().manual_seed(7))
+    assert ex.text == small_tok.decode(direct[0].tolist())
+
+
+def test_explore_greedy_ignores_the_seed_and_finds_the_loop(model, small_tok):
+    runs = [explore(model, small_tok, "S", greedy=True, seed=s, length=60) for s in (1, 2)]
+    assert runs[0].text == runs[1].text and runs[0].deterministic
+    assert runs[0].stats.cycle is not None
+    assert explore(model, small_tok, "S", temperature=0, seed=3, length=60).text == runs[0].text
+    assert explore(model, small_tok, "S", top_k=1, seed=4, length=60).text == runs[0].text
+    sampled = [explore(model, small_tok, "S", seed=s, length=60).text for s in (1, 2)]
+    assert sampled[0] != sampled[1]
+
+
+def test_explore_rejects_bad_input(model, small_tok):
+    with pytest.raises(ValueError, match="single character"):
+        explore(model, small_tok, "Sp")
+    with pytest.raises(ValueError, match="length must be"):
+        explore(model, small_tok, "S", length=0)
+    with pytest.raises(ValueError, match="temperature must be"):
+        explore(model, small_tok, "S", temperature=-1)
+
+
+def test_figure_highlights_the_drawn_character(model, small_tok):
+    ex = explore(model, small_tok, "e", temperature=3.0, seed=11)
+    fig = explorer_figure(ex, top=5)
+    colours = bar_colours(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert colours.count(PICKED) == 1 and labels[colours.index(PICKED)] == show_char(ex.next_char)
+    top5 = [show_char(small_tok.itos[i]) for i in torch.argsort(ex.probs, descending=True, stable=True)[:5].tolist()]
+    assert labels[:5] == top5 and len(labels) == (5 if labels[colours.index(PICKED)] in top5 else 6)
+    assert "T=3" in fig.axes[0].get_title()
+
+
+def test_grid_figure_has_one_column_per_temperature(model, small_tok):
+    fig = temperature_grid_figure(model, small_tok, "e", (0.5, 1.0, 2.0), length=80)
+    assert len(fig.axes) == 6
+    titles = [ax.get_title() for ax in fig.axes[:3]]
+    assert all(f"T = {t}" in title for t, title in zip(("0.5", "1", "2"), titles))
+    texts = [ax.texts[0].get_text() for ax in fig.axes[3:]]
+    assert all(text.startswith("e") for text in texts) and len(set(texts)) == 3
+
+
+def test_widget_redraws_on_every_control(model, small_tok):
+    w = SamplingExplorer(model, small_tok, context="e", seed=5, length=80)
+    assert "nl-sampling-explorer" in w._dom_classes
+    assert bytes(w.chart.value).startswith(PNG_MAGIC)
+
+    def shown_text() -> str:
+        return html.unescape(w.report.value.split('<pre class="nl-sample"')[1].split(">", 1)[1].split("</pre>")[0])
+
+    assert shown_text() == explore(model, small_tok, "e", seed=5, length=80).text
+    first_chart = bytes(w.chart.value)
+
+    w.seed.value = 6
+    assert shown_text() == explore(model, small_tok, "e", seed=6, length=80).text and "种子 6" in w.report.value
+
+    w.temperature.value = 2.5
+    assert shown_text() == explore(model, small_tok, "e", temperature=2.5, seed=6, length=80).text
+    assert bytes(w.chart.value) != first_chart
+
+    w.top_k.value = 3
+    assert shown_text() == explore(model, small_tok, "e", temperature=2.5, top_k=3, seed=6, length=80).text
+    assert "top-k=3" in w.report.value
+
+    w.context.value = "S"
+    assert shown_text().startswith("S")
+
+    w.mode.value = "argmax"
+    greedy = explore(model, small_tok, "S", greedy=True, length=80)
+    assert shown_text() == greedy.text and "个重复" in w.report.value and "argmax" in w.report.value
+    w.seed.value = 99
+    assert shown_text() == greedy.text  # argmax: the seed changes nothing
+
+    w.mode.value = "multinomial"
+    w.top_k.value = small_tok.vocab_size
+    w.temperature.value = 0.0  # T = 0 is greedy, not a division by zero
+    assert shown_text() == greedy.text and w.out.outputs == ()
