@@ -1,0 +1,130 @@
+"""Chapter 5 exercises: gradients by hand, accumulation, and the order of the training loop.
+
+The hand-computed questions use round numbers: ``w = [[1.0, 0.5]]``, ``b = [0.5]``,
+``x = [[1, 2]]``, ``y = [[3]]`` and ``loss = (pred - y) ** 2``, so ``pred = 2.5``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .core import Incorrect, Problem, expect
+
+WEIGHT, BIAS, X, Y = [1.0, 0.5], 0.5, [1.0, 2.0], 3.0
+PRED = WEIGHT[0] * X[0] + WEIGHT[1] * X[1] + BIAS  # 2.5
+GRAD = [2 * (PRED - Y) * X[0], 2 * (PRED - Y) * X[1], 2 * (PRED - Y)]  # [dw1, dw2, db] = [-1, -2, -1]
+
+
+def _numbers(answer: Any, count: int) -> list[float]:
+    """The answer as ``count`` floats (a list, tuple or tensor), or advice on its shape."""
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().flatten().tolist()
+    expect(answer is not None, "答案是 None。这一题的梯度已经算出来了，写出具体的数。")
+    try:
+        values = [float(v) for v in answer]
+    except (TypeError, ValueError):
+        raise Incorrect(f"请写成 {count} 个数的列表，例如 [1.0, 2.0{', 3.0' if count == 3 else ''}]。") from None
+    expect(len(values) == count, f"需要 {count} 个数，你给了 {len(values)} 个。")
+    return values
+
+
+def _close(values: list[float], target: list[float]) -> bool:
+    return all(math.isclose(v, t, rel_tol=1e-6, abs_tol=1e-6) for v, t in zip(values, target))
+
+
+def _check_q1(answer: Any) -> None:
+    values = _numbers(answer, 3)
+    expect(not _close(values, [g / 2 for g in GRAD]), "差了一个因子 2：(pred − y)² 对 pred 的导数是 2·(pred − y)。")
+    expect(not _close(values, [-g for g in GRAD]), "符号反了：pred − y = 2.5 − 3 = −0.5 是负的，梯度也应该是负的。")
+    expect(not _close(values, [GRAD[0], GRAD[1], GRAD[1]]), "偏置 b 的梯度不乘 x：∂pred/∂b = 1，所以 ∂loss/∂b = 2·(pred − y)。")
+    expect(_close(values, GRAD), "还不对。先算 pred = 1·1 + 0.5·2 + 0.5，再用 ∂loss/∂w = 2·(pred − y)·x，∂loss/∂b = 2·(pred − y)。")
+
+
+q1 = Problem(
+    prompt="w = [[1.0, 0.5]]，b = [0.5]，x = [[1, 2]]，y = [[3]]，loss = (pred − y)²。手算 [∂loss/∂w₁, ∂loss/∂w₂, ∂loss/∂b]。",
+    checker=_check_q1,
+    hint_text="pred = w₁·x₁ + w₂·x₂ + b。链式法则：∂loss/∂w = 2·(pred − y)·x，∂loss/∂b = 2·(pred − y)。",
+    solution_text="pred = 1·1 + 0.5·2 + 0.5 = 2.5；pred − y = −0.5\n"
+    "∂loss/∂w = 2·(−0.5)·[1, 2] = [−1, −2]；∂loss/∂b = 2·(−0.5) = −1\n"
+    "answer = [-1.0, -2.0, -1.0]",
+    reference=lambda: list(GRAD),
+    praise="和 loss.backward() 算出来的一样：梯度就是链式法则。",
+)
+
+
+def _check_q2(answer: Any) -> None:
+    values = _numbers(answer, 2)
+    once, twice = GRAD[:2], [2 * g for g in GRAD[:2]]
+    expect(not _close(values, once), "这是只做一次 backward() 的梯度。PyTorch 不会覆盖 .grad，而是把新梯度加上去。")
+    expect(not _close(values, [2 * g for g in twice]), "太多了：两次 backward()，每次加一份 [−1, −2]，一共两份。")
+    expect(not _close(values, [-g for g in twice]), "符号反了：每一份梯度都是 [−1, −2]。")
+    expect(_close(values, twice), "还不对。两次 forward + backward 之间没有 zero_grad，也没有 step：参数没变，每次的梯度一样。")
+
+
+q2 = Problem(
+    prompt="同一组 w、b、x、y，做两次 `loss = (model(x) - y) ** 2; loss.backward()`，中间既没有 zero_grad 也没有 step。"
+    "此时 model.weight.grad 是多少？写成 [g₁, g₂]。",
+    checker=_check_q2,
+    hint_text="第一次 backward 之后 weight.grad = [−1, −2]。第二次 backward 是覆盖还是相加？",
+    solution_text="梯度会累加：[−1, −2] + [−1, −2] = [−2, −4]\nanswer = [-2.0, -4.0]",
+    reference=lambda: [2 * g for g in GRAD[:2]],
+    praise="对：正好是两倍。所以每一步训练前都要 zero_grad。",
+)
+
+LINES = {
+    "A": "optimizer.step()",
+    "B": "loss.backward()",
+    "C": "xb, yb = get_batch('train')",
+    "D": "optimizer.zero_grad(set_to_none=True)",
+    "E": "logits, loss = model(xb, yb)",
+}
+
+
+def _order(answer: Any) -> str:
+    if isinstance(answer, (list, tuple)):
+        answer = "".join(str(a) for a in answer)
+    expect(isinstance(answer, str), "请写成字母串，例如 'ABCDE'。")
+    letters = "".join(ch for ch in answer.upper() if ch.isalpha())
+    expect(sorted(letters) == sorted(LINES), f"要用上 A–E 五个字母，每个一次；你写的是 {letters!r}。")
+    return letters
+
+
+def _check_q3(answer: Any) -> None:
+    at = {letter: i for i, letter in enumerate(_order(answer))}
+    expect(at["C"] < at["E"], "forward 要用到 xb, yb：先 get_batch（C），再 model(xb, yb)（E）。")
+    expect(at["E"] < at["B"], "backward 需要 loss 和它的计算图：先 forward（E），再 loss.backward()（B）。")
+    expect(at["D"] < at["B"], "zero_grad 放在 backward 之后，会把刚算好的梯度清掉，step 就什么也不做了。")
+    expect(at["B"] < at["A"], "step 用的是 backward 算出的 .grad：先 backward（B），再 step（A）。")
+
+
+q3 = Problem(
+    prompt="把 FAQ 训练循环的五行排好顺序（写成字母串，例如 'ABCDE'）：\n"
+    + "\n".join(f"  {letter}: {line}" for letter, line in LINES.items()),
+    checker=_check_q3,
+    hint_text="数据 → 预测和 loss → 清空旧梯度 → 算新梯度 → 用梯度更新参数。zero_grad 只要在 backward 之前就行。",
+    solution_text="answer = 'CEDBA'   # get_batch, forward, zero_grad, backward, step（nanoGPT 的顺序）\n"
+    "'DCEBA'、'CDEBA' 也对：zero_grad 只要在 backward 之前。",
+    reference=lambda: "CEDBA",
+    praise="这就是 nanoGPT 每一步做的事。",
+)
+
+
+def _check_q4(answer: Any) -> None:
+    values = _numbers(answer, 2)
+    lr, new = 0.1, [w - 0.1 * g for w, g in zip(WEIGHT, GRAD)]
+    expect(not _close(values, [w + lr * g for w, g in zip(WEIGHT, GRAD)]), "方向反了：step 是 w − lr·grad（沿梯度的反方向走，loss 才会下降）。")
+    expect(not _close(values, [w - g for w, g in zip(WEIGHT, GRAD)]), "忘了乘学习率 lr = 0.1。")
+    expect(not _close(values, [-lr * g for g in GRAD[:2]]), "这是 w 的变化量；题目问的是 step() 之后 w 的新值。")
+    expect(_close(values, new), "还不对。新 w = 旧 w − lr · w.grad，逐个元素算。")
+
+
+q4 = Problem(
+    prompt="w = [[1.0, 0.5]]，w.grad = [[−1, −2]]，优化器是 torch.optim.SGD(lr=0.1)。optimizer.step() 之后 w 是多少？写成 [w₁, w₂]。",
+    checker=_check_q4,
+    hint_text="SGD 的一步：w ← w − lr · w.grad。",
+    solution_text="[1.0 − 0.1·(−1), 0.5 − 0.1·(−2)] = [1.1, 0.7]\nanswer = [1.1, 0.7]",
+    reference=lambda: [w - 0.1 * g for w, g in zip(WEIGHT, GRAD)],
+    praise="对：梯度是负的，所以 w 变大，pred 向 y = 3 靠近。",
+)

@@ -1,0 +1,163 @@
+"""Gradient inspector: click forward / zero_grad / backward / step on the FAQ's ``nn.Linear(2, 1)`` and watch ``.grad``.
+
+    from nanogpt_lite.widgets.gradient_inspector import GradientInspector
+    GradientInspector()
+
+After every click it shows the parameters, their ``.grad``, the loss history and what the click did.
+"Train one step" runs the FAQ's loop body and honours the skip checkboxes, so leaving out
+``zero_grad``, ``backward`` or ``step`` can be seen directly.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from ..grad_steps import LinearStepper, StepOrderError, StepperState
+
+ACTIONS = ("forward", "zero_grad", "backward", "step")
+
+
+def _num(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def _grad(value: float | None) -> str:
+    return "None" if value is None else _num(value)
+
+
+def describe_action(action: str, before: StepperState, after: StepperState) -> str:
+    """One sentence (zh) on what ``action`` changed, read off the states before and after it."""
+    if action == "forward":
+        return f"forward：算出 loss = {_num(after.losses[-1])}，并记下一张新的计算图。参数和 .grad 都没变。"
+    if action == "zero_grad":
+        return "zero_grad(set_to_none=True)：所有 .grad 变成 None。参数没变。"
+    if action == "backward":
+        if before.weight_grad is None:
+            return "backward：.grad 从 None 变成 ∂loss/∂参数。参数没变。"
+        return "backward：新梯度加到了旧的 .grad 上（累加！没有先 zero_grad）。参数没变。"
+    if action == "step":
+        if before.weight == after.weight and before.bias == after.bias:
+            return "step：参数一点没动——.grad 是 None（没 backward），SGD 跳过了它们。"
+        moved = [a - b for a, b in zip(after.weight + [after.bias], before.weight + [before.bias])]
+        return f"step：参数 -= lr × grad，这一步移动了 [{', '.join(_num(m) for m in moved)}]。"
+    raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+
+
+def loss_sparkline(losses: list[float], width: int = 260, height: int = 70) -> str:
+    """An inline SVG line of the loss history (empty text when there is none yet)."""
+    if not losses:
+        return ""
+    low, high = min(losses), max(losses)
+    span = (high - low) or 1.0
+    dx = (width - 10) / max(len(losses) - 1, 1)
+    points = " ".join(f"{5 + i * dx:.1f},{5 + (high - v) / span * (height - 10):.1f}" for i, v in enumerate(losses))
+    return (
+        f'<svg width="{width}" height="{height}" style="background:#fafafa;border:1px solid #ddd">'
+        f'<polyline fill="none" stroke="#1565c0" stroke-width="2" points="{points}"/></svg>'
+    )
+
+
+def render_state(state: StepperState, message: str = "") -> str:
+    """The inspector's view as HTML: parameter table, loss history (numbers and a line), the last few actions."""
+    rows = [
+        ("w₁", state.weight[0], None if state.weight_grad is None else state.weight_grad[0]),
+        ("w₂", state.weight[1], None if state.weight_grad is None else state.weight_grad[1]),
+        ("b", state.bias, state.bias_grad),
+    ]
+    table = "".join(f"<tr><td>{name}</td><td>{_num(value)}</td><td>{_grad(grad)}</td></tr>" for name, value, grad in rows)
+    recent = state.losses[-8:]
+    history = ", ".join(_num(v) for v in recent) if recent else "（还没有 forward）"
+    if len(state.losses) > len(recent):
+        history = "…, " + history
+    actions = " → ".join(state.actions[-10:]) or "（还没有操作）"
+    return (
+        '<div class="nl-gradient-state" style="font-family:monospace">'
+        f'<p style="margin:2px;white-space:pre-wrap">{html.escape(message)}</p>'
+        '<table><tr><th>参数</th><th>值</th><th>.grad</th></tr>'
+        f"{table}</table>"
+        f'<p style="margin:2px">lr = {state.lr:.3f} · x = [[1, 2]], y = [[3]]</p>'
+        f'<p style="margin:2px">loss 历史（{len(state.losses)} 次 forward）：{history}</p>'
+        f"{loss_sparkline(state.losses)}"
+        f'<p style="margin:2px">最近的操作：{html.escape(actions)}</p></div>'
+    )
+
+
+class GradientInspector(widgets.VBox):
+    """Buttons for the four training-loop lines, skip checkboxes for "train one step", an lr slider."""
+
+    def __init__(self, lr: float = 0.01, seed: int = 0) -> None:
+        super().__init__()
+        self.seed = seed
+        self.stepper = LinearStepper(lr=lr, seed=seed)
+        self.forward_button = widgets.Button(description="forward", tooltip="loss = (model(x) - y) ** 2")
+        self.zero_grad_button = widgets.Button(description="zero_grad", tooltip="optimizer.zero_grad(set_to_none=True)")
+        self.backward_button = widgets.Button(description="backward", tooltip="loss.backward()")
+        self.step_button = widgets.Button(description="step", tooltip="optimizer.step()")
+        self.train_step_button = widgets.Button(description="训练一步", button_style="primary", tooltip="forward, zero_grad, backward, step")
+        self.reset_button = widgets.Button(description="重来 reset")
+        self.skip_zero_grad = widgets.Checkbox(value=False, description="跳过 zero_grad", indent=False)
+        self.skip_backward = widgets.Checkbox(value=False, description="跳过 backward", indent=False)
+        self.skip_step = widgets.Checkbox(value=False, description="跳过 step", indent=False)
+        self.lr = widgets.FloatSlider(value=lr, min=0.001, max=0.1, step=0.001, readout_format=".3f", description="学习率 lr")
+        self.view = widgets.HTML()
+        self.out = widgets.Output()
+
+        for action in ACTIONS:
+            getattr(self, f"{action}_button").on_click(self._callback(lambda action=action: self.apply(action)))
+        self.train_step_button.on_click(self._callback(self.train_step))
+        self.reset_button.on_click(self._callback(self.reset))
+        self.lr.observe(self._callback(self._set_lr), names="value")
+
+        self.children = [
+            widgets.HBox([self.forward_button, self.zero_grad_button, self.backward_button, self.step_button]),
+            widgets.HBox([self.train_step_button, self.skip_zero_grad, self.skip_backward, self.skip_step]),
+            widgets.HBox([self.lr, self.reset_button]),
+            self.view,
+            self.out,
+        ]
+        self.add_class("nl-gradient-inspector")
+        self._show("点一个按钮开始：forward → backward → step。")
+
+    def _callback(self, action):
+        """A thin widget callback: errors show in ``self.out`` instead of vanishing."""
+
+        @self.out.capture(clear_output=True, wait=True)
+        def run(*_):
+            action()
+
+        return run
+
+    def _show(self, message: str) -> None:
+        self.view.value = render_state(self.stepper.state(), message)
+
+    def apply(self, action: str) -> str:
+        """Run one training-loop line; return (and show) what it changed."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+        before = self.stepper.state()
+        try:
+            getattr(self.stepper, action)()
+        except StepOrderError as error:
+            message = f"{action} 没有执行：{error}"
+        else:
+            message = describe_action(action, before, self.stepper.state())
+        self._show(message)
+        return message
+
+    def train_step(self) -> str:
+        """forward, zero_grad, backward, step, leaving out the checked ones; show what each did."""
+        skipped = {"zero_grad": self.skip_zero_grad.value, "backward": self.skip_backward.value, "step": self.skip_step.value}
+        messages = [self.apply(action) for action in ACTIONS if not skipped.get(action, False)]
+        note = "（跳过了 " + "、".join(a for a, s in skipped.items() if s) + "）" if any(skipped.values()) else ""
+        message = "训练一步" + note + "：\n" + "\n".join(messages)
+        self._show(message)
+        return message
+
+    def reset(self) -> None:
+        self.stepper = LinearStepper(lr=self.lr.value, seed=self.seed)
+        self._show("重新开始：参数回到初始值，.grad 是 None。")
+
+    def _set_lr(self) -> None:
+        self.stepper.set_lr(self.lr.value)
+        self._show(f"学习率改成了 {self.lr.value:.3f}（下一次 step 生效）。")

@@ -1,0 +1,97 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from nanogpt_lite.exercises import ch05
+
+
+def faq_linear():
+    model = nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([ch05.WEIGHT]))
+        model.bias.fill_(ch05.BIAS)
+    x, y = torch.tensor([ch05.X]), torch.tensor([[ch05.Y]])
+    return model, lambda: ((model(x) - y) ** 2).sum()
+
+
+def test_q1_reference_is_what_backward_computes():
+    model, loss = faq_linear()
+    loss().backward()
+    autograd = model.weight.grad.view(-1).tolist() + [model.bias.grad.item()]
+    assert ch05.q1.check(autograd).correct
+    assert ch05.q1.check(torch.tensor(autograd)).correct
+
+
+def test_q2_reference_is_two_backwards():
+    model, loss = faq_linear()
+    loss().backward()
+    loss().backward()
+    assert ch05.q2.check(model.weight.grad.view(-1).tolist()).correct
+
+
+def test_q4_reference_is_one_sgd_step():
+    model, loss = faq_linear()
+    loss().backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert ch05.q4.check(model.weight.detach().view(-1).tolist()).correct
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [
+        ([-0.5, -1.0, -0.5], "因子 2"),
+        ([1.0, 2.0, 1.0], "符号反了"),
+        ([-1.0, -2.0, -2.0], "不乘 x"),
+        ([-1.0, -2.0], "需要 3 个数"),
+        ("abc", "列表"),
+        (None, "None"),
+        ([0.0, 0.0, 0.0], "先算 pred"),
+    ],
+)
+def test_q1_gives_advice(answer, advice):
+    feedback = ch05.q1.check(answer)
+    assert not feedback.correct and advice in repr(feedback)
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [([-1.0, -2.0], "只做一次"), ([-4.0, -8.0], "太多了"), ([2.0, 4.0], "符号反了"), ([0.0, 0.0], "参数没变")],
+)
+def test_q2_gives_advice(answer, advice):
+    feedback = ch05.q2.check(answer)
+    assert not feedback.correct and advice in repr(feedback)
+
+
+@pytest.mark.parametrize("answer", ["CEDBA", "cedba", "C, E, D, B, A", ["C", "E", "D", "B", "A"], "DCEBA", "CDEBA"])
+def test_q3_accepts_every_valid_order(answer):
+    assert ch05.q3.check(answer).correct
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [
+        ("ECDBA", "先 get_batch"),
+        ("CBEDA", "先 forward"),
+        ("CEBDA", "清掉"),
+        ("CEDAB", "先 backward"),
+        ("CEDB", "五个字母"),
+        ("CEDBAA", "五个字母"),
+        (12345, "字母串"),
+    ],
+)
+def test_q3_explains_what_is_out_of_order(answer, advice):
+    feedback = ch05.q3.check(answer)
+    assert not feedback.correct and advice in repr(feedback)
+
+
+@pytest.mark.parametrize("answer, advice", [([0.9, 0.3], "方向反了"), ([2.0, 2.5], "学习率"), ([0.1, 0.2], "变化量"), ([1.0, 0.5], "还不对")])
+def test_q4_gives_advice(answer, advice):
+    feedback = ch05.q4.check(answer)
+    assert not feedback.correct and advice in repr(feedback)
+
+
+def test_the_prompt_lists_all_five_lines_and_nothing_is_attempted_by_default():
+    for line in ch05.LINES.values():
+        assert line in ch05.q3.prompt
+    for q in (ch05.q1, ch05.q2, ch05.q3, ch05.q4):
+        assert q.check().kind == "not attempted"

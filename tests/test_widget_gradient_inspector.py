@@ -1,0 +1,124 @@
+import re
+
+import pytest
+
+from nanogpt_lite.grad_steps import LinearStepper
+from nanogpt_lite.widgets.gradient_inspector import GradientInspector, describe_action, loss_sparkline, render_state
+
+
+def grads_shown(widget):
+    """The .grad column of the view's table: three numbers, or 'None'."""
+    rows = re.findall(r"<tr><td>(w₁|w₂|b)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", widget.view.value)
+    return [grad if grad == "None" else float(grad) for _, _, grad in rows]
+
+
+def values_shown(widget):
+    rows = re.findall(r"<tr><td>(w₁|w₂|b)</td><td>([^<]+)</td>", widget.view.value)
+    return [float(value) for _, value in rows]
+
+
+def test_it_is_findable_and_starts_at_the_seeded_linear():
+    w = GradientInspector()
+    assert "nl-gradient-inspector" in w._dom_classes
+    state = LinearStepper(seed=0).state()
+    assert values_shown(w) == [round(v, 4) for v in state.weight + [state.bias]]
+    assert grads_shown(w) == ["None"] * 3
+
+
+def test_clicking_forward_backward_step_shows_each_change():
+    w = GradientInspector()
+    w.forward_button.click()
+    assert grads_shown(w) == ["None"] * 3 and "1 次 forward" in w.view.value
+    w.backward_button.click()
+    state = w.stepper.state()
+    assert grads_shown(w) == [round(g, 4) for g in state.weight_grad + [state.bias_grad]]
+    assert "从 None 变成" in w.view.value
+    before = values_shown(w)
+    w.step_button.click()
+    assert values_shown(w) != before and "参数 -= lr × grad" in w.view.value
+    w.zero_grad_button.click()
+    assert grads_shown(w) == ["None"] * 3
+
+
+def test_backward_twice_without_zero_grad_doubles_the_shown_grad():
+    w = GradientInspector()
+    w.forward_button.click(); w.backward_button.click()
+    once = grads_shown(w)
+    w.forward_button.click(); w.backward_button.click()
+    assert grads_shown(w) == pytest.approx([2 * g for g in once], abs=1e-4) and "累加" in w.view.value
+
+
+def test_backward_without_a_fresh_forward_explains_instead_of_crashing():
+    w = GradientInspector()
+    w.backward_button.click()
+    assert "backward 没有执行" in w.view.value and grads_shown(w) == ["None"] * 3
+    assert w.out.outputs == ()  # the expected mistake is explained in the view, not as a traceback
+
+
+def test_step_without_backward_says_nothing_moved():
+    w = GradientInspector()
+    before = values_shown(w)
+    w.forward_button.click(); w.step_button.click()
+    assert values_shown(w) == before and "一点没动" in w.view.value
+
+
+def test_train_step_honours_each_skip_checkbox():
+    w = GradientInspector()
+    w.skip_step.value = True
+    w.train_step_button.click(); w.train_step_button.click()
+    assert values_shown(w) == values_shown(GradientInspector()) and "跳过了 step" in w.view.value
+
+    w = GradientInspector()
+    w.skip_zero_grad.value, w.skip_step.value = True, True
+    for _ in range(3):
+        w.train_step_button.click()
+    once = GradientInspector()
+    once.forward_button.click(); once.backward_button.click()
+    assert grads_shown(w) == pytest.approx([3 * g for g in grads_shown(once)], abs=1e-3)
+
+    w = GradientInspector()
+    w.skip_backward.value = True
+    w.train_step_button.click()
+    assert grads_shown(w) == ["None"] * 3 and "一点没动" in w.view.value
+
+    w = GradientInspector()
+    for _ in range(4):
+        w.train_step_button.click()
+    losses = w.stepper.state().losses
+    assert len(losses) == 4 and all(b < a for a, b in zip(losses, losses[1:]))
+    assert "4 次 forward" in w.view.value and "<polyline" in w.view.value
+
+
+def test_the_lr_slider_sets_the_step_size():
+    w = GradientInspector()
+    w.lr.value = 0.05
+    assert w.stepper.lr == 0.05 and "lr = 0.050" in w.view.value
+    w.forward_button.click(); w.backward_button.click()
+    state = w.stepper.state()
+    w.step_button.click()
+    moved = [a - b for a, b in zip(w.stepper.state().weight, state.weight)]
+    assert moved == pytest.approx([-0.05 * g for g in state.weight_grad], rel=1e-5)
+
+
+def test_reset_goes_back_to_the_start_with_the_current_lr():
+    w = GradientInspector()
+    start = w.view.value
+    w.lr.value = 0.02
+    w.train_step_button.click()
+    w.reset_button.click()
+    assert values_shown(w) == values_shown(GradientInspector()) and grads_shown(w) == ["None"] * 3
+    assert w.stepper.lr == 0.02 and "重新开始" in w.view.value and w.view.value != start
+
+
+def test_pure_renderers():
+    s = LinearStepper()
+    assert loss_sparkline([]) == ""
+    assert loss_sparkline([3.0, 2.0, 1.0]).count(",") == 3
+    s.forward()
+    before = s.state()
+    with pytest.raises(ValueError, match="unknown action"):
+        describe_action("jump", before, before)
+    html = render_state(before, "<b>x</b>")
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "None" in html
+    with pytest.raises(ValueError, match="unknown action"):
+        GradientInspector().apply("jump")
