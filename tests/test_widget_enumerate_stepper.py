@@ -100,6 +100,8 @@ def test_static_figure_draws_every_stoi_entry_of_every_step():
     assert len(boxes) == 1 + 2 + 3 + 3 + 4  # the repeated 'l' adds no entry
     red = [t.get_text() for t in boxes if t.get_bbox_patch().get_facecolor()[:3] == (0xEF / 255, 0x9A / 255, 0x9A / 255)]
     assert red == ["'l':3"]
+    notes = [t.get_text() for t in ax.texts if t.get_text().startswith("←")]
+    assert notes == ["← 旧值 2 被覆盖"] or notes == ["← old id 2 overwritten"]
     assert "enumerate('hello', start=0)" in ax.get_title()
 
 

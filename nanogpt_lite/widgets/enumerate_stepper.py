@@ -134,4 +134,7 @@ def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_
             colour = (REPLACED if step.replaced is not None else NEWEST) if ch == step.ch else "#eeeeee"
             ax.text(2.3 + spacing * col, row, box, family="monospace", va="center", fontsize=10,
                     bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#999"})
+        if step.replaced is not None:
+            ax.text(2.3 + spacing * len(texts), row, label(f"← 旧值 {step.replaced} 被覆盖", f"← old id {step.replaced} overwritten"),
+                    va="center", fontsize=9, color="#b3261e")
     return fig
