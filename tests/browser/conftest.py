@@ -1,0 +1,290 @@
+"""Real-browser tests: JupyterLab on 127.0.0.1 (free port, random token, isolated HOME and settings),
+driven by Python Playwright with Debian's chromium, the way a learner clicks and types.
+
+Without chromium or Playwright these tests skip with the reason; with NANOGPT_LITE_REQUIRE_BROWSER=1
+(set by .ci/run) they fail instead. Each chapter module opens its notebook in a fresh kernel, clears
+the saved outputs, runs every cell, then drives the chapter's widgets. Widget latencies go to
+build/browser-latency.json, screenshots to build/test-artifacts/.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tools.handout import browser_unavailable, launch_chromium
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "build" / "test-artifacts"
+LATENCY_FILE = REPO / "build" / "browser-latency.json"
+REQUIRE_ENV = "NANOGPT_LITE_REQUIRE_BROWSER"
+SAMPLES_PER_WIDGET = 5
+
+# User settings for the isolated JupyterLab: no news toast or update check, every cell kept in the DOM
+# (the default windowing detaches off-screen cells), and no autosave: the run must never rewrite the
+# committed notebooks.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+}
+
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# The toolbar's execution indicator reads "idle" before any kernel exists: also require the status bar's
+# "<kernel name> | Idle" (it says "No Kernel | Initializing" until the kernel is connected).
+KERNEL_IDLE_JS = """() => {
+  const indicator = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status="idle"]');
+  const status = [...document.querySelectorAll('.jp-StatusBar-TextItem')].map(e => e.textContent);
+  return Boolean(indicator) && status.some(t => /\\| Idle/.test(t) && !/No Kernel/.test(t));
+}"""
+PROMPTS_JS = f"() => [...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
+OUTPUTS_CLEARED_JS = f"""() => {{
+  const prompts = ({PROMPTS_JS})();
+  return prompts.length > 0 && prompts.every(p => p === '[ ]:') && !document.querySelector('{NOTEBOOK} .jp-OutputArea-output');
+}}"""
+ALL_CELLS_RAN_JS = f"""() => {{
+  const prompts = ({PROMPTS_JS})();
+  return ({KERNEL_IDLE_JS})() && prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+}}"""
+
+# Arms a MutationObserver on `target` before the input event. t0 is the first input event the page sees
+# (keydown, pointerdown, input, change...), t1 the first mutation after it where the target's content
+# differs from before, matches `pattern` and holds at least `images` loaded images: the moment the
+# learner can read (and see) the update.
+ARM_PROBE_JS = """([target, pattern, images]) => {
+  const root = document.querySelector(target);
+  if (!root) throw new Error('no element matches ' + target);
+  const signature = () => root.innerText + '|' + [...root.querySelectorAll('img')].map(i => i.src.length + i.src.slice(-64)).join(',');
+  const before = signature();
+  const wanted = pattern === null ? null : new RegExp(pattern);
+  const probe = {t0: null, t1: null};
+  const start = () => { if (probe.t0 === null) probe.t0 = performance.now(); };
+  for (const type of ['keydown', 'pointerdown', 'mousedown', 'input', 'change', 'click']) {
+    document.addEventListener(type, start, {capture: true});
+  }
+  probe.observer = new MutationObserver(() => {
+    if (probe.t0 === null || probe.t1 !== null) return;
+    const complete = root.querySelectorAll('img').length >= images && [...root.querySelectorAll('img')].every(i => i.complete);
+    if (signature() !== before && complete && (wanted === null || wanted.test(root.innerText))) {
+      probe.t1 = performance.now();
+      probe.observer.disconnect();
+    }
+  });
+  probe.observer.observe(root, {subtree: true, childList: true, characterData: true, attributes: true});
+  probe.stop = () => { for (const type of ['keydown', 'pointerdown', 'mousedown', 'input', 'change', 'click']) document.removeEventListener(type, start, {capture: true}); };
+  window.__nlProbe = probe;
+}"""
+
+
+def require_browser() -> None:
+    """Skip (or, under CI, fail) when chromium or Playwright is missing."""
+    reason = browser_unavailable()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 says the browser tests must run", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100): with few samples, p95 is the slowest one."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Chapter:
+    """A notebook open in JupyterLab after a clean run of every cell, with helpers to drive its widgets."""
+
+    page: object  # playwright Page
+    name: str
+    latencies: dict[str, list[float]]
+
+    def widget(self, css_class: str):
+        """The (first) widget carrying ``css_class``, scrolled into view."""
+        locator = self.page.locator(f".{css_class}").first
+        locator.scroll_into_view_if_needed()
+        return locator
+
+    def measure(self, css_class: str, target: str, action: Callable[[], None], pattern: str | None = None,
+                images: int = 0, timeout_ms: float = 30_000) -> float:
+        """Run ``action`` (one learner input) and return the ms until ``target`` shows new content matching
+        ``pattern`` (a JS regex) with at least ``images`` images; the sample is recorded for ``css_class``."""
+        self.page.evaluate(ARM_PROBE_JS, [target, pattern, images])
+        action()
+        try:
+            self.page.wait_for_function("() => window.__nlProbe.t1 !== null", timeout=timeout_ms)
+        finally:
+            self.page.evaluate("() => window.__nlProbe.stop()")
+        elapsed = self.page.evaluate("() => window.__nlProbe.t1 - window.__nlProbe.t0")
+        self.latencies.setdefault(css_class, []).append(round(elapsed, 1))
+        return elapsed
+
+    def text(self, selector: str) -> str:
+        return self.page.locator(selector).first.inner_text()
+
+    def errors(self, within: str = NOTEBOOK) -> list[str]:
+        """Tracebacks shown anywhere in ``within`` (cell outputs and widget outputs alike)."""
+        return self.page.locator(f'{within} [data-mime-type="application/vnd.jupyter.error"]').all_inner_texts()
+
+    def screenshot(self, css_class: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.widget(css_class).screenshot(path=ARTIFACTS / f"{self.name}-{css_class}.png")
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab server."""
+
+    url: str
+    token: str
+    process: subprocess.Popen
+    log: Path
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+
+    def api(self, method: str, path: str) -> object:
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def stop_kernels(self, notebook: str) -> None:
+        """Shut down every session on ``notebook`` so the next open starts a fresh kernel."""
+        for session in self.api("GET", "/api/sessions"):
+            if session["path"] == notebook:
+                self.api("DELETE", f"/api/sessions/{session['id']}")
+
+    @contextmanager
+    def run_all(self, browser, notebook: str) -> Iterator[Chapter]:
+        """Open ``notebook`` (relative to the repository) in a fresh kernel, clear the saved outputs with the
+        Edit menu, run every cell with the Run menu, and check that no cell shows an error."""
+        path = REPO / notebook
+        if not path.is_file():
+            pytest.fail(f"{notebook} does not exist", pytrace=False)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.stop_kernels(notebook)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        name = path.stem
+        try:
+            page.goto(f"{self.url}/lab/tree/{notebook}?token={self.token}&reset")
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
+            click_menu(page, "Edit", "Clear Outputs of All Cells")
+            page.wait_for_function(OUTPUTS_CLEARED_JS)
+            click_menu(page, "Run", "Run All Cells")
+            page.wait_for_function(ALL_CELLS_RAN_JS, timeout=300_000)
+            chapter = Chapter(page, name, self.latencies)
+            errors = chapter.errors()
+            assert not errors, f"{notebook}: cells show errors:\n" + "\n---\n".join(errors)
+            yield chapter
+        finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"{name}.png")
+            context.close()
+            self.stop_kernels(notebook)
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"the browser run rewrote {notebook}"
+
+
+def click_menu(page, menu: str, item: str) -> None:
+    """Choose ``menu`` → ``item`` from JupyterLab's menu bar, as a learner would."""
+    page.click(f'.lm-MenuBar-itemLabel:text-is("{menu}")')
+    page.click(f'.lm-Menu-itemLabel:text-is("{item}")')
+
+
+def write_lab_settings(settings_dir: Path) -> None:
+    for plugin, values in LAB_SETTINGS.items():
+        target = settings_dir / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values), encoding="utf-8")
+
+
+def wait_until_up(lab: Lab, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if lab.process.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {lab.process.returncode}:\n{lab.log.read_text()[-3000:]}")
+        try:
+            lab.api("GET", "/api/status")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.5)
+    raise RuntimeError(f"jupyter lab did not answer within {timeout_s} s:\n{lab.log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def lab(browser, tmp_path_factory) -> Iterator[Lab]:
+    """JupyterLab on the repository, with its own HOME, runtime, settings and workspaces directories.
+
+    IPython and matplotlib directories are the test session's isolated ones (tests/../conftest.py), so the
+    kernel finds matplotlib's font cache already built.
+    """
+    home = tmp_path_factory.mktemp("lab-home")
+    env = dict(os.environ, HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"))
+    write_lab_settings(home / "settings")
+    port, token = free_port(), secrets.token_hex(16)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "jupyter-lab.log"
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
+               "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
+               f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=None"]
+    with open(log, "w") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=home)
+    server = Lab(f"http://127.0.0.1:{port}", token, process, log)
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        write_latencies(server.latencies)
+
+
+def write_latencies(latencies: dict[str, list[float]]) -> None:
+    """Merge this run's samples into build/browser-latency.json (widgets not driven this time are kept)."""
+    if not latencies:
+        return
+    report = json.loads(LATENCY_FILE.read_text()) if LATENCY_FILE.is_file() else {}
+    for css_class, samples in latencies.items():
+        report[css_class] = {"samples_ms": samples, "p50_ms": round(percentile(samples, 50), 1),
+                             "p95_ms": round(percentile(samples, 95), 1)}
+    LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LATENCY_FILE.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
