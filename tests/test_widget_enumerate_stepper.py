@@ -46,6 +46,7 @@ def test_a_repeated_character_is_overwritten_and_flagged():
 def test_start_shifts_every_index_but_not_the_items():
     page = shown(render_step(list("abc"), 1, start=10))
     assert "(10, 'a')" in page and "enumerate(序列, start=10)" in page
+    assert "enumerate('<b>', start=0)" in shown(render_step(list("<b>"), 0, name="'<b>'"))
 
 
 def test_special_characters_are_escaped_and_shown_as_repr():
@@ -63,7 +64,7 @@ def test_widget_shows_what_the_slider_says():
     w = EnumerateStepper("hello")
     assert "nl-enumerate-stepper" in w._dom_classes
     assert w.step.max == w.play.max == 5 and w.link.source == (w.play, "value") and w.link.target == (w.step, "value")
-    assert "还没调用 next()" in shown(w.view.value)
+    assert "还没调用 next()" in shown(w.view.value) and "enumerate('hello', start=0)" in shown(w.view.value)
     w.step.value = 4
     assert "(3, 'l')" in shown(w.view.value) and "旧值 2" in shown(w.view.value)
     w.start.value = 1
@@ -75,6 +76,7 @@ def test_widget_follows_the_text_and_the_unique_box():
     w.step.value = 5
     w.unique.value = True  # e h l o: four items, the slider is pulled back to 4
     assert w.step.max == w.play.max == 4 and w.step.value == 4
+    assert "enumerate(sorted(set('hello')), start=0)" in shown(w.view.value)
     assert "stoi = {'e': 0, 'h': 1, 'l': 2, 'o': 3}" in shown(w.view.value)
     w.text.value = "ab"
     assert w.step.max == 2 and "(1, 'b')" in shown(w.view.value)

@@ -40,8 +40,11 @@ def _dict_html(entries: list[tuple[str, str]], newest: int | None) -> str:
     return "{" + ", ".join(items) + "}"
 
 
-def render_step(seq: list[str], k: int, start: int = 0) -> str:
-    """HTML for the state after ``k`` calls of next() on ``enumerate(seq, start)`` (k = 0: none yet)."""
+def render_step(seq: list[str], k: int, start: int = 0, name: str = "序列") -> str:
+    """HTML for the state after ``k`` calls of next() on ``enumerate(seq, start)`` (k = 0: none yet).
+
+    ``name`` is how the header writes the sequence, e.g. ``"sorted(set('hello'))"``.
+    """
     if not 0 <= k <= len(seq):
         raise ValueError(f"step k={k} is outside 0..{len(seq)} (the sequence has {len(seq)} items)")
     steps = build_steps(seq, start)
@@ -50,7 +53,7 @@ def render_step(seq: list[str], k: int, start: int = 0) -> str:
         f"{html.escape(repr(ch))}<br><small>{start + n}</small></span>"
         for n, ch in enumerate(seq)
     )
-    head = f"<div>enumerate(序列, start={start})：{len(seq)} 个元素，已调用 next() {k} 次</div><div>{chips}</div>"
+    head = f"<div>enumerate({html.escape(name)}, start={start})：{len(seq)} 个元素，已调用 next() {k} 次</div><div>{chips}</div>"
     if k == 0:
         body = "<div>还没调用 next()：stoi = {}，itos = {}</div>" if seq else "<div>空序列：enumerate 什么也不产生</div>"
         return f'{CSS}<div class="nl-enumerate-view">{head}{body}</div>'
@@ -105,13 +108,18 @@ class EnumerateStepper(widgets.VBox):
     def sequence(self) -> list[str]:
         return sequence_of(self.text.value, self.unique.value)
 
+    @property
+    def name(self) -> str:
+        """The enumerated expression as the learner would write it."""
+        return f"sorted(set({self.text.value!r}))" if self.unique.value else repr(self.text.value)
+
     def _resize(self, change: object = None) -> None:
         n = len(self.sequence)
         self.play.max = self.step.max = n  # lowering max also pulls the value down
         self._refresh()
 
     def _show(self, change: object = None) -> None:
-        self.view.value = render_step(self.sequence, self.step.value, self.start.value)
+        self.view.value = render_step(self.sequence, self.step.value, self.start.value, self.name)
 
 
 def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_steps: int = 8) -> Figure:
