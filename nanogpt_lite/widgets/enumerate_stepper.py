@@ -50,27 +50,30 @@ def render_step(seq: list[str], k: int, start: int = 0, name: str = "序列") ->
     steps = build_steps(seq, start)
     chips = "".join(
         f'<span class="nl-chip {"nl-current" if n == k - 1 else "nl-done" if n < k - 1 else ""}">'
-        f"{html.escape(repr(ch))}<br><small>{start + n}</small></span>"
-        for n, ch in enumerate(seq)
+        f"{html.escape(repr(item))}<br><small>{start + n}</small></span>"
+        for n, item in enumerate(seq)
     )
-    head = f"<div>enumerate({html.escape(name)}, start={start})：{len(seq)} 个元素，已调用 next() {k} 次</div><div>{chips}</div>"
+    head = (
+        f"<div>enumerate({html.escape(name)}, start={start})：{len(seq)} 个元素，已调用 next() {k} 次</div>"
+        f"<div>{chips}</div>"
+    )
     if k == 0:
         body = "<div>还没调用 next()：stoi = {}，itos = {}</div>" if seq else "<div>空序列：enumerate 什么也不产生</div>"
         return f'{CSS}<div class="nl-enumerate-view">{head}{body}</div>'
     step: Step = steps[k - 1]
-    stoi = list(step.stoi.items())
-    itos = list(step.itos.items())
-    pair = html.escape(repr((step.i, step.ch)))
+    ch = html.escape(repr(step.ch))
+    stoi_entries = [(repr(c), str(i)) for c, i in step.stoi.items()]
+    itos_entries = [(str(i), repr(c)) for i, c in step.itos.items()]
     body = (
-        f"<div><b>第 {k} 次 next() → {pair}</b>，于是 stoi[{html.escape(repr(step.ch))}] = {step.i}，"
-        f"itos[{step.i}] = {html.escape(repr(step.ch))}</div>"
-        f'<div class="nl-dict">stoi = {_dict_html([(repr(c), str(i)) for c, i in stoi], [c for c, _ in stoi].index(step.ch))}</div>'
-        f'<div class="nl-dict">itos = {_dict_html([(str(i), repr(c)) for i, c in itos], len(itos) - 1)}</div>'
-        f"<div>大小：len(stoi) = {len(stoi)}，len(itos) = {len(itos)}</div>"
+        f"<div><b>第 {k} 次 next() → {html.escape(repr((step.i, step.ch)))}</b>，"
+        f"于是 stoi[{ch}] = {step.i}，itos[{step.i}] = {ch}</div>"
+        f'<div class="nl-dict">stoi = {_dict_html(stoi_entries, list(step.stoi).index(step.ch))}</div>'
+        f'<div class="nl-dict">itos = {_dict_html(itos_entries, len(itos_entries) - 1)}</div>'
+        f"<div>大小：len(stoi) = {len(stoi_entries)}，len(itos) = {len(itos_entries)}</div>"
     )
     if step.replaced is not None:
         body += (
-            f'<div class="nl-replaced">⚠ {html.escape(repr(step.ch))} 已在 stoi 里（旧值 {step.replaced}），'
+            f'<div class="nl-replaced">⚠ {ch} 已在 stoi 里（旧值 {step.replaced}），'
             f"被覆盖成 {step.i}：重复的字符只留下最后一个编号，stoi 和 itos 不再互逆。"
             "所以第 1 章先用 sorted(set(text)) 去重。</div>"
         )
@@ -82,8 +85,8 @@ class EnumerateStepper(widgets.VBox):
 
     def __init__(self, text: str = "hello", start: int = 0, unique: bool = False, interval_ms: int = 900) -> None:
         self.text = widgets.Text(value=text, description="序列 text")
-        self.unique = widgets.Checkbox(value=unique, description="先 sorted(set(text))（第 1 章的做法）", indent=False,
-                                    style={"description_width": "initial"})
+        self.unique = widgets.Checkbox(value=unique, description="先 sorted(set(text))（第 1 章的做法）",
+                                       indent=False, style={"description_width": "initial"})
         self.start = widgets.IntText(value=start, description="start=", layout=widgets.Layout(width="160px"))
         self.play = widgets.Play(interval=interval_ms, min=0, step=1)
         self.step = widgets.IntSlider(min=0, description="next() 次数")
@@ -135,7 +138,8 @@ def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_
     ax.axis("off")
     ax.set_title(label(f"{call} 一步步建出 stoi", f"{call} builds stoi"))
     ax.text(0.1, -0.6, label("next() 给出", "next() yields"), fontsize=9, color="#555")
-    ax.text(2.3, -0.6, label("之后的 stoi（橙色：新加；红色：覆盖）", "stoi after (orange: new; red: overwritten)"), fontsize=9, color="#555")
+    ax.text(2.3, -0.6, label("之后的 stoi（橙色：新加；红色：覆盖）", "stoi after (orange: new; red: overwritten)"),
+            fontsize=9, color="#555")
     for row, (step, texts) in enumerate(zip(steps, boxes)):
         ax.text(0.1, row, repr((step.i, step.ch)), family="monospace", va="center", fontsize=11)
         for col, (ch, box) in enumerate(zip(step.stoi, texts)):
@@ -143,6 +147,6 @@ def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_
             ax.text(2.3 + spacing * col, row, box, family="monospace", va="center", fontsize=10,
                     bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#999"})
         if step.replaced is not None:
-            ax.text(2.3 + spacing * len(texts), row, label(f"← 旧值 {step.replaced} 被覆盖", f"← old id {step.replaced} overwritten"),
-                    va="center", fontsize=9, color="#b3261e")
+            note = label(f"← 旧值 {step.replaced} 被覆盖", f"← old id {step.replaced} overwritten")
+            ax.text(2.3 + spacing * len(texts), row, note, va="center", fontsize=9, color="#b3261e")
     return fig
