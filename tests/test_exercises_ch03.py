@@ -5,11 +5,11 @@ from nanogpt_lite.exercises import ch03
 
 
 def test_q1_counts_are_checked_against_torch():
-    assert ch03.q1.check(65 * 16 * 2 + 65).correct
-    assert ch03.q1.check(torch.tensor(2145)).correct
-    assert "bias" in repr(ch03.q1.check(65 * 16 * 2))
+    assert ch03.q1.check(65 * 10 * 2 + 65).correct
+    assert ch03.q1.check(torch.tensor(1365)).correct
+    assert "bias" in repr(ch03.q1.check(65 * 10 * 2))
     assert "二元模型" in repr(ch03.q1.check(4225))
-    assert ch03.q1.check(True).kind == "incorrect" and ch03.q1.check("2145").kind == "incorrect"
+    assert ch03.q1.check(True).kind == "incorrect" and ch03.q1.check("1365").kind == "incorrect"
 
 
 def test_q2_is_the_measured_set_and_explains_each_mistake():
@@ -45,9 +45,9 @@ def test_q3_accepts_a_real_fix_and_rejects_the_bug():
 
 
 def test_q4_tied_weight_counts_once():
-    assert ch03.tied_count() == 65 * 16 + 65
-    assert ch03.q4.check(1105).correct
-    assert "没有共享" in repr(ch03.q4.check(2145))
+    assert ch03.tied_count() == 65 * 24 + 65
+    assert ch03.q4.check(1625).correct
+    assert "没有共享" in repr(ch03.q4.check(65 * 24 * 2 + 65))
 
 
 def test_checking_does_not_disturb_the_learners_random_stream():
@@ -57,3 +57,20 @@ def test_checking_does_not_disturb_the_learners_random_stream():
     for q in (ch03.q1, ch03.q2, ch03.q3, ch03.q4):
         q.check(q.reference())
     assert torch.equal(torch.rand(2), expected)
+
+
+def test_q3_class_with_the_blank_left_in_is_not_attempted():
+    from nanogpt_lite.exercises import ____
+
+    class Untouched(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = ____
+
+    class Crashing(nn.Module):
+        def __init__(self):
+            raise RuntimeError("boom")
+
+    assert ch03.q3.check(Untouched).kind == "not attempted"
+    crashed = ch03.q3.check(Crashing)
+    assert crashed.kind == "incorrect" and "boom" in repr(crashed)

@@ -197,3 +197,17 @@ def test_examples():
     assert [n for n, _ in TestModel().named_parameters()] == ["param1"]
     logits, loss = TwoLayerModel(65)(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long))
     assert logits.shape == (2, 3, 65) and loss.ndim == 0
+
+
+def test_a_device_target_moves_the_same_attributes_as_a_dtype():
+    """The meta device stands in for cuda on a CPU-only machine: .to(device) reaches the same tensors."""
+    by_dtype = as_rows(measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss))
+    by_device = as_rows(measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss, target="meta"))
+    assert {n: row[4] for n, row in by_device.items()} == {n: row[4] for n, row in by_dtype.items()}
+    assert by_device["running_mean"][4] and not by_device["temp_tensor"][4]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_cuda_moves_parameters_and_buffers_only():
+    rows = as_rows(measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss, target="cuda"))
+    assert [n for n, row in rows.items() if row[4]] == ["weight1", "linear", "running_mean"]

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from nanogpt_lite.inspection import ATTACH_CODE, ATTACH_KINDS, measure_attach
-from nanogpt_lite.widgets.module_explorer import ModuleExplorer, attach_view, model_view
+from nanogpt_lite.widgets.module_explorer import ModuleExplorer, attach_figure, attach_view, model_view
 
 
 def marks(html: str) -> list[bool]:
@@ -50,3 +50,14 @@ def test_widget_starts_where_asked():
     w = ModuleExplorer(model="mymodel", attach="buffer")
     assert "weight1" in w.model_html.value
     assert marks(w.attach_html.value) == [False, False, False, True, True]
+
+
+def test_attach_figure_draws_the_measured_grid():
+    from nanogpt_lite.inspection import attach_table
+
+    kinds = ["Parameter", "buffer", "list of Linear"]
+    fig = attach_figure(kinds)
+    ax = fig.axes[0]
+    drawn = [t.get_text() == "✓" for t in ax.texts]
+    assert drawn == [v for row in attach_table(kinds).rows for v in row[2:]]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [ATTACH_CODE[k] for k in kinds]

@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from ..examples import MyModel, TwoLayerModel
 from ..inspection import measure_attributes
-from .core import Incorrect, Problem, expect
+from .core import ____, Feedback, Incorrect, Problem, expect
 
 MYMODEL_ATTRIBUTES = ("weight1", "linear", "temp_tensor", "scale_factor", "running_mean")
 
@@ -41,19 +41,19 @@ def _as_int(answer: Any) -> int:
 
 def _check_count(answer: Any) -> None:
     n = _as_int(answer)
-    truth = _count(_build(lambda: TwoLayerModel(65, n_embd=16)))
-    expect(n != 65 * 16 * 2, "差一点：别忘了 lm_head 还有偏置 bias，长度 65。")
-    expect(n != 65 * 65, "4,225 是第 2 章二元模型的数；这里的嵌入只有 16 维。")
-    expect(n == truth, "还不对：Embedding(65, 16) 有 65×16 个数；Linear(16, 65) 有 65×16 的权重加 65 个偏置。")
+    truth = _count(_build(lambda: TwoLayerModel(65, n_embd=10)))
+    expect(n != 65 * 10 * 2, "差一点：别忘了 lm_head 还有偏置 bias，长度 65。")
+    expect(n != 65 * 65, "4,225 是二元模型的数；这里的嵌入只有 10 维。")
+    expect(n == truth, "还不对：Embedding(65, 10) 有 65×10 个数；Linear(10, 65) 有 65×10 的权重加 65 个偏置。")
 
 
 q1 = Problem(
-    prompt="TwoLayerModel(65, n_embd=16) 一共有多少个参数（数字个数）？先用纸笔算，再用代码验证。",
+    prompt="TwoLayerModel(65, n_embd=10) 一共有多少个参数（数字个数）？先用纸笔算，再用代码验证。",
     checker=_check_count,
-    hint_text="嵌入表是 (65, 16)；nn.Linear(16, 65) 的 weight 是 (65, 16)，bias 是 (65,)。",
-    solution_text="sum(p.numel() for p in TwoLayerModel(65, n_embd=16).parameters())  # 1040 + 1040 + 65",
-    reference=lambda: _count(_build(lambda: TwoLayerModel(65, n_embd=16))),
-    praise="对：65×16 + 65×16 + 65。",
+    hint_text="嵌入表是 (65, 10)；nn.Linear(10, 65) 的 weight 是 (65, 10)，bias 是 (65,)。",
+    solution_text="sum(p.numel() for p in TwoLayerModel(65, n_embd=10).parameters())  # 650 + 650 + 65 = 1365",
+    reference=lambda: _count(_build(lambda: TwoLayerModel(65, n_embd=10))),
+    praise="对：65×10 + 65×10 + 65。",
 )
 
 
@@ -133,7 +133,18 @@ def _check_stack(answer: Any) -> None:
     expect(report.in_state_dict, "layers 没有出现在 state_dict() 里：它还不是登记的子模块。")
 
 
-q3 = Problem(
+class _ClassProblem(Problem):
+    """The answer is the learner's class; one whose ``self.layers`` is still ``____`` is not attempted."""
+
+    def check(self, answer: Any = ____) -> Feedback:
+        try:
+            untouched = isinstance(answer, type) and getattr(_build(answer), "layers", None) is ____
+        except Exception:  # the learner's class crashed: let the checker report it
+            untouched = False
+        return super().check(____ if untouched else answer)
+
+
+q3 = _ClassProblem(
     prompt="BrokenStack 把三层 nn.Linear(8, 8) 放在普通 list 里，parameters() 是空的。写一个修好的类 FixedStack（保留 self.layers 这个名字）。",
     checker=_check_stack,
     hint_text="nn.Module 只认得赋给它的 Parameter 和 Module；list 不是 Module。nn.ModuleList 是。",
@@ -156,26 +167,26 @@ q3 = Problem(
 
 
 def tied_count() -> int:
-    """Parameters of TwoLayerModel(65, 16) after tying lm_head.weight to the embedding, measured."""
-    model = _build(lambda: TwoLayerModel(65, n_embd=16))
+    """Parameters of TwoLayerModel(65, 24) after tying lm_head.weight to the embedding, measured."""
+    model = _build(lambda: TwoLayerModel(65, n_embd=24))
     model.lm_head.weight = model.token_embedding_table.weight
     return _count(model)
 
 
 def _check_tied(answer: Any) -> None:
     n = _as_int(answer)
-    expect(n != _count(_build(lambda: TwoLayerModel(65, n_embd=16))), "那是没有共享时的数：同一个 Parameter 出现两次，parameters() 只给一次。")
-    expect(n == tied_count(), "还不对：共享后只剩一张 (65, 16) 的表，再加 lm_head 的偏置。")
+    expect(n != _count(_build(lambda: TwoLayerModel(65, n_embd=24))), "那是没有共享时的数：同一个 Parameter 出现两次，parameters() 只给一次。")
+    expect(n == tied_count(), "还不对：共享后只剩一张 (65, 24) 的表，再加 lm_head 的偏置。")
 
 
 q4 = Problem(
     prompt=(
-        "model = TwoLayerModel(65, n_embd=16); model.lm_head.weight = model.token_embedding_table.weight\n"
+        "model = TwoLayerModel(65, n_embd=24); model.lm_head.weight = model.token_embedding_table.weight\n"
         "之后 sum(p.numel() for p in model.parameters()) 是多少？"
     ),
     checker=_check_tied,
     hint_text="共享（绑定）权重：两个名字指向同一个 Parameter 对象。parameters() 按对象去重。",
-    solution_text="65 * 16 + 65  # 1105：共享的表只算一次",
+    solution_text="65 * 24 + 65  # 1625：共享的表只算一次",
     reference=tied_count,
     praise="对：同一个 Parameter 只数一次（state_dict() 里却有两个键）。",
 )

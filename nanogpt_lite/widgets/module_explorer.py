@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import html
 
+from collections.abc import Sequence
+
 import ipywidgets as widgets
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from ..examples import EXAMPLE_MODELS, example_model
-from ..inspection import ATTACH_CODE, ATTACH_KINDS, AttachDemo, matrix_table, measure_attach, module_tree, parameter_table
+from ..inspection import (
+    ATTACH_CODE,
+    ATTACH_KINDS,
+    AttachDemo,
+    attach_table,
+    matrix_table,
+    measure_attach,
+    module_tree,
+    parameter_table,
+)
+from ..plotting import label
 
 _STYLE = """<style>
 .nl-module-explorer table { border-collapse: collapse; margin: 4px 0; }
@@ -33,6 +47,33 @@ def attach_view(kind: str) -> str:
         raise ValueError(f"unknown attach kind {kind!r}; choose one of {list(ATTACH_KINDS)}")
     code = f"class AttachDemo(nn.Module):\n    def __init__(self):\n        ...\n        {ATTACH_CODE[kind]}"
     return _pre(code) + _pre(module_tree(AttachDemo(kind))) + matrix_table([measure_attach(kind)])._repr_html_()
+
+
+_COLUMNS = [("得到\n.grad", "gets\n.grad"), ("被 AdamW\n改变", "changed\nby AdamW"), ("在\nparameters()", "in\nparameters()"),
+            ("在\nstate_dict()", "in\nstate_dict()"), ("被 .to(float64)\n转换", "moved by\n.to(float64)")]
+
+
+def attach_figure(kinds: Sequence[str] = ATTACH_KINDS) -> Figure:
+    """The widget's second part for every attach kind at once: a measured ✓/✗ grid (the handout's twin)."""
+    table = attach_table(kinds)
+    fig = Figure(figsize=(10, 0.45 * len(table.rows) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    for row, cells in enumerate(table.rows):
+        for col, value in enumerate(cells[2:]):
+            colour, ink = ("#1b7f3b", "white") if value else ("#e4e4e4", "#777")
+            ax.add_patch(Rectangle((col - 0.46, row - 0.42), 0.92, 0.84, facecolor=colour, edgecolor="white"))
+            ax.text(col, row, "✓" if value else "✗", ha="center", va="center", fontsize=13, color=ink)
+    ax.set_xlim(-0.5, len(_COLUMNS) - 0.5)
+    ax.set_ylim(len(table.rows) - 0.5, -0.5)
+    ax.set_xticks(range(len(_COLUMNS)), [label(zh, en) for zh, en in _COLUMNS], fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(table.rows)), [cells[1] for cells in table.rows], family="monospace", fontsize=9)
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    ax.set_title(label("extra 的七种挂法：一步 AdamW、state_dict()、.to() 实测碰到了谁",
+                       "Seven ways to attach extra: what one AdamW step, state_dict() and .to() reach (measured)"),
+                 fontsize=11, pad=12)
+    return fig
 
 
 class ModuleExplorer(widgets.VBox):
