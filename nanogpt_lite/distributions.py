@@ -77,7 +77,8 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
     probs = probs.double()
     if (probs < 0).any() or not torch.allclose(probs.sum(-1), torch.ones((), dtype=probs.dtype), atol=1e-4):
         raise ValueError("probs must be non-negative and sum to 1 along the last dimension")
-    return -torch.where(probs > 0, probs * probs.log(), torch.zeros_like(probs)).sum(-1)
+    h = -torch.where(probs > 0, probs * probs.log(), torch.zeros_like(probs)).sum(-1)
+    return h.clamp(min=0.0) + 0.0  # rounding can leave -1e-17 or -0.0 for a certain outcome; entropy is >= 0
 
 
 def entropy_curve(logits: torch.Tensor, temperatures: Sequence[float], *, top_k: int | None = None) -> list[float]:

@@ -83,7 +83,9 @@ def test_entropy_is_between_zero_and_log_n(probs):
 @pytest.mark.parametrize("n", [1, 2, 65])
 def test_entropy_extremes(n):
     assert entropy(torch.full((n,), 1.0 / n)).item() == pytest.approx(math.log(n))
-    assert entropy(torch.nn.functional.one_hot(torch.tensor(0), n).double()).item() == 0.0
+    certain = entropy(torch.nn.functional.one_hot(torch.tensor(0), n).double()).item()
+    assert certain == 0.0 and math.copysign(1, certain) == 1  # not -0.0, which prints as "-0.000"
+    assert entropy(torch.tensor([1 + 1e-7, 0.0])).item() == 0.0  # rounding never makes it negative
 
 
 def test_entropy_rows_and_bad_input():
