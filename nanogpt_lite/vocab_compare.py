@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .bpe import BPETokenizer
+from .bpe import BPETokenizer, chunks
 from .tokenizer import CharTokenizer
 
 
@@ -70,16 +70,16 @@ class TokenizerReport:
 
 
 def _report(
-    name: str, vocab: list[str], train_text: str, train_tokens: list[str], known: Callable[[str], bool], val_text: str
+    name: str, vocab: list[str], train_text: str, counts: Counter[str], known: Callable[[str], bool], val_text: str
 ) -> TokenizerReport:
-    counts = Counter(train_tokens)
+    """``counts``: how often each token occurs when the tokenizer cuts up ``train_text``."""
     per_entry = [counts[entry] for entry in vocab]
     by_occurrence, by_distinct = unknown_shares(known, words(val_text))
     return TokenizerReport(
         name=name,
         vocab_size=len(vocab),
         train_chars=len(train_text),
-        train_tokens=len(train_tokens),
+        train_tokens=sum(counts.values()),
         median_count=statistics.median(per_entry),
         once_share=sum(n <= 1 for n in per_entry) / len(vocab),
         unknown_occurrences=by_occurrence,
@@ -91,21 +91,23 @@ def char_report(train_text: str, val_text: str) -> TokenizerReport:
     """Characters: the vocabulary is every character of the training text."""
     tok = CharTokenizer.from_text(train_text)
     known = lambda word: not tok.unknown_chars(word)  # noqa: E731
-    return _report("字符级 char", tok.chars, train_text, list(train_text), known, val_text)
+    return _report("字符级 char", tok.chars, train_text, Counter(train_text), known, val_text)
 
 
 def bpe_report(train_text: str, val_text: str, bpe: BPETokenizer) -> TokenizerReport:
     """BPE: characters plus merged pieces; it knows a word when it knows all the word's characters."""
     known = lambda word: all(ch in bpe.stoi for ch in word)  # noqa: E731
-    train_tokens = [token for token, _ in bpe.pieces(train_text)]
-    return _report(f"BPE（{len(bpe.merges)} 次合并）", bpe.tokens, train_text, train_tokens, known, val_text)
+    counts: Counter[str] = Counter()
+    for chunk, n in Counter(chunks(train_text)).items():  # each distinct chunk is cut up once
+        for token, _ in bpe.pieces(chunk):
+            counts[token] += n
+    return _report(f"BPE（{len(bpe.merges)} 次合并）", bpe.tokens, train_text, counts, known, val_text)
 
 
 def word_report(train_text: str, val_text: str) -> TokenizerReport:
     """Whitespace words: the vocabulary is every distinct word of the training text."""
-    train_words = words(train_text)
-    vocab = sorted(set(train_words))
-    return _report("词级 word（空白切分）", vocab, train_text, train_words, set(vocab).__contains__, val_text)
+    counts = Counter(words(train_text))
+    return _report("词级 word（空白切分）", sorted(counts), train_text, counts, counts.__contains__, val_text)
 
 
 _ROWS = [

@@ -57,6 +57,7 @@ def test_bpe_sits_between_characters_and_words():
     bpe = BPETokenizer.train(TRAIN, 5)
     report = bpe_report(TRAIN, VAL, bpe)
     assert report.vocab_size == len(set(TRAIN)) + 5
+    assert report.train_tokens == len(bpe.encode(TRAIN))  # counted chunk by chunk, same as encoding it all
     assert word_report(TRAIN, VAL).train_tokens < report.train_tokens < len(TRAIN)
     assert report.unknown_distinct == char_report(TRAIN, VAL).unknown_distinct
 
