@@ -1,0 +1,290 @@
+"""The benchmark's pure pieces: statistics, goal verdicts, parsing, widget driving. No timing is asserted."""
+import math
+import sys
+
+import ipywidgets as widgets
+import nbformat
+import numpy as np
+import psutil
+import pytest
+import torch
+from _pytest.junitxml import mangle_test_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nanogpt_lite as nl
+from tools import bench
+
+floats = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@given(st.lists(floats, min_size=1, max_size=30), st.floats(0, 100))
+def test_percentile_matches_numpy(values, q):
+    assert bench.percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-9, abs=1e-6)
+
+
+@given(st.lists(floats, min_size=1, max_size=30), st.floats(0, 100), st.floats(0, 100))
+def test_percentile_is_monotone_and_bounded(values, q1, q2):
+    low, high = sorted((q1, q2))
+    assert min(values) <= bench.percentile(values, low) <= bench.percentile(values, high) + 1e-9 <= max(values) + 1e-9
+
+
+def test_percentile_ends_and_middle():
+    assert bench.percentile([5, 1, 3], 50) == 3
+    assert bench.percentile([5, 1, 3], 0) == 1 and bench.percentile([5, 1, 3], 100) == 5
+    assert bench.percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
+
+
+@pytest.mark.parametrize("values, q, message", [([], 50, "empty"), ([1.0], 101, "between 0 and 100"), ([1.0], -1, "between 0 and 100")])
+def test_percentile_rejects_bad_input(values, q, message):
+    with pytest.raises(ValueError, match=message):
+        bench.percentile(values, q)
+
+
+@pytest.mark.parametrize(
+    "value, unit, shown",
+    [(12.345, "s", "12.3 s"), (309.8, "MiB", "310 MiB"), (0.2812, "%", "0.281%"), (3.0, "×", "3×"), (1663.2, "ms", "1,663 ms")],
+)
+def test_format_value(value, unit, shown):
+    assert bench.format_value(value, unit) == shown
+
+
+def test_goal_at_most():
+    goal = bench.Goal(45, "s")
+    assert str(goal) == "≤ 45 s"
+    assert goal.verdict(45) == "met" and goal.verdict(12.0) == "met"
+    assert goal.verdict(60) == "missed by 15 s (1.33× the goal)"
+
+
+def test_goal_at_least():
+    goal = bench.Goal(3, "×", at_most=False)
+    assert str(goal) == "≥ 3×"
+    assert goal.verdict(3.5) == "met"
+    assert goal.verdict(1.5) == "missed by 1.5× (0.50× the goal)"
+
+
+@pytest.mark.parametrize("value", [None, math.nan])
+def test_goal_without_a_value(value):
+    assert bench.Goal(100, "ms").verdict(value) == "not measured"
+
+
+def test_figure_cells_mark_met_missed_and_unmeasured():
+    goal = bench.Goal(100, "ms")
+    assert bench.Figure("a", 50.0, "ms", goal).cells() == ["a", "50 ms", "≤ 100 ms", "✅ met"]
+    assert bench.Figure("b", 150.0, "ms", goal, "slow").cells()[3] == "❌ missed by 50 ms (1.50× the goal); slow"
+    assert bench.Figure("c", None, "ms", goal).cells()[1:] == ["—", "≤ 100 ms", "⚠️ not measured"]
+    assert bench.Figure("d", 2.0, "s").to_json() == {"name": "d", "value": 2.0, "unit": "s", "note": ""}
+
+
+def test_markdown_table_escapes_pipes_and_newlines():
+    table = bench.markdown_table(["a", "b"], [["x|y", "1\n2"], [3, None]])
+    assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | 1 2 |", "| 3 | None |"]
+
+
+@given(st.lists(st.floats(0, 10, allow_nan=False), max_size=40), st.floats(0, 10))
+def test_steps_to_threshold_is_the_first_crossing(losses, threshold):
+    curve = [(10 * (i + 1), loss) for i, loss in enumerate(losses)]
+    step = bench.steps_to_threshold(curve, threshold)
+    if step is None:
+        assert all(loss > threshold for _, loss in curve)
+    else:
+        earlier = [loss for s, loss in curve if s < step]
+        assert dict(curve)[step] <= threshold and all(loss > threshold for loss in earlier)
+
+
+def test_steps_to_threshold_counts_equal_as_reached():
+    assert bench.steps_to_threshold([(1, 3.0), (2, 2.5), (3, 2.4)], 2.5) == 2
+    assert bench.steps_to_threshold([(1, 3.0)], 2.5) is None
+
+
+@pytest.mark.parametrize("path", ["notebooks/02_enumerate.ipynb", "notebooks/sub/04_sampling.ipynb"])
+def test_junit_classname_is_pytests(path):
+    assert bench.junit_classname(path) == ".".join(mangle_test_address(f"{path}::Cell 0")[:-1])
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="notebooks.01_tokenization.ipynb" name="Cell 10" time="0.5" />
+<testcase classname="notebooks.01_tokenization.ipynb" name="Cell 2" time="0.25"><failure message="differ">x</failure></testcase>
+<testcase classname="notebooks.01_tokenization.ipynb" name="Cell 0" time="2.0" />
+<testcase classname="notebooks.02_enumerate.ipynb" name="Cell 0" time="1.5"><skipped message="s" /></testcase>
+<testcase classname="tests.test_x" name="test_other" time="9.0" />
+</testsuite></testsuites>"""
+
+
+def test_parse_junit_orders_cells_and_reads_outcomes():
+    cells = bench.parse_junit(JUNIT)
+    assert set(cells) == {"notebooks.01_tokenization.ipynb", "notebooks.02_enumerate.ipynb"}
+    first = cells["notebooks.01_tokenization.ipynb"]
+    assert [c.cell for c in first] == [0, 2, 10]
+    assert [c.outcome for c in first] == ["passed", "failure", "passed"]
+    assert sum(c.seconds for c in first) == pytest.approx(2.75)
+    assert cells["notebooks.02_enumerate.ipynb"][0].outcome == "skipped"
+
+
+def test_vmhwm_from_status_text():
+    assert bench.vmhwm_mib("Name:\tpython\nVmPeak:\t  900 kB\nVmHWM:\t  317440 kB\nVmRSS:\t 1 kB\n") == 310.0
+    assert bench.vmhwm_mib("Name:\tpython\n") is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux only")
+def test_vmhwm_of_this_process_is_at_least_its_rss():
+    with open("/proc/self/status") as status:
+        peak = bench.vmhwm_mib(status.read())
+    assert peak >= psutil.Process().memory_info().rss / bench.MIB - 1
+
+
+def test_first_output_cell_counts_code_cells_only():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("import x"),
+                nbformat.v4.new_markdown_cell("text"), nbformat.v4.new_code_cell("1", outputs=[nbformat.v4.new_output("stream", text="1")])]
+    assert bench.first_output_cell(nb) == 1
+    nb.cells[3].outputs = []
+    assert bench.first_output_cell(nb) is None
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(2, 9), st.integers(2, 300))
+def test_count_loss_equals_exact_loss(seed, vocab_size, length):
+    generator = torch.Generator().manual_seed(seed)
+    data = torch.randint(vocab_size, (length,), generator=generator)
+    model = nl.BigramLanguageModel(vocab_size)
+    with torch.no_grad():
+        model.token_embedding_table.weight.copy_(3 * torch.randn(vocab_size, vocab_size, generator=generator))
+    counts = nl.bigram_counts(data, vocab_size)
+    assert bench.count_loss(model.token_embedding_table.weight, counts) == pytest.approx(nl.exact_loss(model, data), rel=1e-9)
+
+
+def test_control_values_sweep_a_slider_and_never_repeat():
+    slider = widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.05)
+    values = bench.control_values(slider, 7, "")
+    assert values[0] != slider.value and all(0.0 <= v <= 3.0 for v in values)
+    assert all(abs(v / 0.05 - round(v / 0.05)) < 1e-6 for v in values)
+    assert all(a != b for a, b in zip(values, values[1:]))
+    ints = bench.control_values(widgets.IntSlider(value=1, min=1, max=65), 5, "")
+    assert ints == [17, 33, 49, 65, 1] and all(isinstance(v, int) for v in ints)
+
+
+def test_control_values_for_the_other_kinds():
+    assert bench.control_values(widgets.IntText(value=4), 3, "") == [5, 6, 7]
+    assert bench.control_values(widgets.Checkbox(value=False), 3, "") == [True, False, True]
+    assert bench.control_values(widgets.Dropdown(options=["a", "b", "c"], value="b"), 4, "") == [2, 0, 1, 2]
+    assert bench.control_values(widgets.ToggleButtons(options=["only"]), 3, "") == []
+    texts = bench.control_values(widgets.Text(value="hello"), 3, "abcdefghijklmnopqrstuvwxyz")
+    assert texts == ["abcde", "hijkl", "opqrs"]
+    with pytest.raises(TypeError, match="IntRangeSlider"):
+        bench.control_values(widgets.IntRangeSlider(), 3, "")
+
+
+class Demo(widgets.VBox):
+    """A widget shaped like the series' ones: controls as attributes, a thin callback that can fail."""
+
+    def __init__(self) -> None:
+        self.play = widgets.Play()
+        self.step = widgets.IntSlider(min=0, max=4)
+        self.text = widgets.Text(value="ab")
+        self.locked = widgets.Text(value="no", disabled=True)
+        self.button = widgets.Button()
+        self.view = widgets.HTML()
+        self.out = widgets.Output()
+        self.clicks = 0
+        super().__init__([self.play, self.step, self.text, self.locked, self.button, self.view, self.out])
+        self.step.observe(self.out.capture()(self._show), names="value")
+        self.button.on_click(lambda _: setattr(self, "clicks", self.clicks + 1))
+
+    def _show(self, change: dict) -> None:
+        if change["new"] == 4:
+            raise RuntimeError("four is not allowed")
+        self.view.value = f"step {change['new']}"
+
+
+def test_input_controls_leave_out_play_display_and_disabled_widgets():
+    assert list(bench.input_controls(Demo())) == ["step", "text", "button"]
+
+
+def test_set_control_clicks_picks_and_sets():
+    demo = Demo()
+    bench.set_control(demo.button, None)
+    assert demo.clicks == 1
+    bench.set_control(demo.step, 2)
+    assert demo.view.value == "step 2"
+    pick = widgets.Dropdown(options=[("A", 1), ("B", 2)])
+    bench.set_control(pick, 1)
+    assert pick.value == 2
+
+
+def test_time_widget_drives_every_control_and_collects_errors():
+    demo = Demo()
+    result = bench.time_widget(demo, 4, "the quick brown fox")
+    assert set(result["controls"]) == {"step", "text", "button"}
+    assert demo.clicks == 4 and demo.text.value == "ow" and demo.view.value == "step 0"
+    assert result["samples"] == sum(len(c["samples_ms"]) for c in result["controls"].values())
+    assert len(result["errors"]) == 1 and "step=4: RuntimeError: four is not allowed" in result["errors"][0]
+    for control in result["controls"].values():
+        assert control["p50_ms"] <= control["p95_ms"]
+
+
+def _results(series=True, browser=None):
+    results = {
+        "machine": {"date": "2026-01-01T00:00:00+00:00", "cores": 2, "cpu": "CPU", "memory_gib": 8.0, "python": "3.11",
+                    "torch": "2", "commit": "abc", "load_average_start": (1.0, 1.0, 1.0),
+                    "load_average_end": (2.0, 1.0, 1.0), "bench_s": 200.0},
+        "generation": {"device": "cpu", "batched": [{"sequences": 1, "tok_s": 10.0, "vs_one_sequence": 1.0}],
+                       "lengths": [{"tokens": 10_000, "generate_tok_s": 20.0, "lecture_tok_s": 10.0, "speedup": 2.0,
+                                    "identical_tokens": True}]},
+        "widgets": {"w.W": {"skipped": "constructor needs model (add it to widget_factories)"}},
+        "browser": browser,
+    }
+    if series:
+        results["series"] = {"notebooks": ["notebooks/01_a.ipynb"], "missing": ["05_backward"], "runs": 3, "total_s": 50.0,
+                             "summaries": ["9 passed"],
+                             "per_notebook": {"notebooks/01_a.ipynb": {"code_cells": 9, "failed_cells": [], "wall_s": 10.0,
+                                                                       "kernel_start_s": 2.0, "first_output_s": 3.0,
+                                                                       "peak_rss_mib": 600.0}}}
+    return results
+
+
+def test_report_says_what_is_missed_missing_and_not_run():
+    results = _results()
+    figures = bench.build_figures(results)
+    report = bench.render(results, figures)
+    assert "❌ missed by 5 s (1.11× the goal); missing: 05_backward" in report
+    assert "❌ missed by 100 MiB (1.20× the goal)" in report
+    assert "❌ missed by 1× (0.67× the goal)" in report
+    assert "Missing notebooks (not measured): 05_backward." in report
+    assert "constructor needs model" in report
+    assert "Browser input-to-update latency: not run" in report
+    assert "01_a 3.00 s" not in report  # no start-up part ran
+
+
+def test_report_reads_browser_latency_when_present():
+    browser = {"file": "build/browser-latency.json", "modified": "now",
+               "widgets": {"nl-x": {"samples_ms": [1, 2], "p50_ms": 80.0, "p95_ms": 120.0}}}
+    results = _results(series=False, browser=browser)
+    report = bench.render(results, bench.build_figures(results))
+    assert "| nl-x: browser input-to-update p95 | 120 ms | ≤ 100 ms | ❌ missed by 20 ms (1.20× the goal) |" in report
+
+
+@pytest.mark.parametrize("argv, message", [(["--only", "series,gpu"], "unknown part"), (["--repeats", "0"], "--repeats must be")])
+def test_bad_arguments_name_the_culprit(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def _small_lesson(small_text, small_tok, small_data):
+    train, val = small_data, small_data.flip(0)  # reversed text: many pairs never seen in train
+    train_counts, val_counts = nl.bigram_counts(train, small_tok.vocab_size), nl.bigram_counts(val, small_tok.vocab_size)
+    k = nl.best_smoothing(train_counts, val)
+    return bench.Lesson(small_text, small_tok, train, val, train_counts, val_counts, k,
+                        nl.cross_entropy(nl.bigram_probs(train_counts), train), nl.cross_entropy(nl.bigram_probs(train_counts, k), val))
+
+
+def test_race_stops_only_once_both_floors_are_within_one_percent(small_text, small_tok, small_data):
+    lesson = _small_lesson(small_text, small_tok, small_data)
+    race = bench.Race("test", 0, lesson)
+    untrained = nl.BigramLanguageModel(small_tok.vocab_size)
+    assert race.record(10, untrained, 0.5) is False and race.train_steps is None and race.val_steps is None
+    train_optimum = nl.count_model(nl.bigram_probs(lesson.train_counts, 1e-9))  # on the train floor, far from val's
+    assert race.record(20, train_optimum, 1.0) is False and race.train_steps == 20 and race.val_steps is None
+    assert race.record(30, lesson.count_model(), 1.5) is True  # on the val floor; train was reached before
+    assert (race.train_steps, race.val_steps, race.seconds, race.steps_run, race.ms_per_step) == (20, 30, 1.5, 30, 50.0)
