@@ -98,12 +98,12 @@ class BPETokenizer:
     def __post_init__(self) -> None:
         if len(set(self.alphabet)) != len(self.alphabet) or any(len(ch) != 1 for ch in self.alphabet):
             raise ValueError("alphabet must be distinct single characters")
-        tokens = list(self.alphabet)
+        tokens, known = list(self.alphabet), set(self.alphabet)
         for rank, (left, right) in enumerate(self.merges):
-            known = set(tokens)
             if left not in known or right not in known:
                 raise ValueError(f"merge {rank} {(left, right)!r} uses a token that no earlier merge made")
             tokens.append(left + right)
+            known.add(left + right)
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "stoi", {token: i for i, token in enumerate(tokens)})
         object.__setattr__(self, "ranks", {pair: rank for rank, pair in enumerate(self.merges)})
@@ -152,13 +152,12 @@ class BPETokenizer:
         """Text -> ids. Raises UnknownCharacterError naming the first character outside the alphabet."""
         ids = [i for _, i in self.pieces(text)]
         if None in ids:
-            position = next(p for p, ch in enumerate(text) if ch not in self.stoi)
-            ch = text[position]
+            position, ch = next((p, ch) for p, ch in enumerate(text) if ch not in self.stoi)
             raise UnknownCharacterError(
                 f"character {ch!r} (U+{ord(ch):04X}) at index {position} is not in the BPE alphabet of "
                 f"{len(self.alphabet)} characters; BPE can only merge characters it was trained on."
             )
-        return ids  # type: ignore[return-value]
+        return [i for i in ids if i is not None]
 
     def decode(self, ids: Iterable[int]) -> str:
         """Ids -> text. Raises UnknownCharacterError naming the first id out of range."""
