@@ -15,10 +15,10 @@ class MyModel(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.weight1 = nn.Parameter(torch.randn(10, 10))  # ✅ a Parameter
-        self.linear = nn.Linear(10, 10)  # ✅ a submodule (its weight and bias)
-        self.temp_tensor = torch.randn(10, 10)  # ❌ a plain tensor
-        self.scale_factor = 2.0  # ❌ a Python float
+        self.weight1 = nn.Parameter(torch.randn(10, 10))  # ✓ registered: a Parameter
+        self.linear = nn.Linear(10, 10)  # ✓ registered: a submodule (its weight and bias)
+        self.temp_tensor = torch.randn(10, 10)  # ✗ not registered: a plain tensor
+        self.scale_factor = 2.0  # ✗ not registered: a Python float
         self.register_buffer("running_mean", torch.zeros(10))  # a buffer: saved, not trained
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -57,9 +57,9 @@ def build(ops):
         else:
             values = 2.0, 2.0
         if kind == "buffer":
-            results = [outcome(lambda m=m, v=v: m.register_buffer(name, v)) for m, v in zip((t_node, y_node), values)]
+            results = [outcome(lambda m=m, v=v, n=name: m.register_buffer(n, v)) for m, v in zip((t_node, y_node), values)]
         else:
-            results = [outcome(lambda m=m, v=v: setattr(m, name, v)) for m, v in zip((t_node, y_node), values)]
+            results = [outcome(lambda m=m, v=v, n=name: setattr(m, n, v)) for m, v in zip((t_node, y_node), values)]
         assert results[0] == results[1], f"{kind} {name!r}: torch -> {results[0]}, TinyModule -> {results[1]}"
     return torch_nodes[0], tiny_nodes[0]
 
@@ -161,4 +161,4 @@ def test_clear_errors_name_the_attribute():
     with pytest.raises(TypeError, match="buffer 'running_mean'"):
         tiny.running_mean = 1.0
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        tiny.nope
+        _ = tiny.nope  # noqa: B018

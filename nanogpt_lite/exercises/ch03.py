@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from ..examples import MyModel, TwoLayerModel
 from ..inspection import measure_attributes
-from .core import ____, Feedback, Incorrect, Problem, expect
+from .core import Feedback, Incorrect, Problem, ____, expect
 
 MYMODEL_ATTRIBUTES = ("weight1", "linear", "temp_tensor", "scale_factor", "running_mean")
 

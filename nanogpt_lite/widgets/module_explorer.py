@@ -3,7 +3,6 @@ is attached to see the registered / optimized / saved / moved matrix measured ag
 from __future__ import annotations
 
 import html
-
 from collections.abc import Sequence
 
 import ipywidgets as widgets
