@@ -671,7 +671,8 @@ def _machine() -> dict[str, Any]:
     with contextlib.suppress(OSError, StopIteration):
         memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                           if line.startswith("MemTotal"))) / MIB
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    commit = git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if git("status", "--porcelain", "--", "nanogpt_lite", "notebooks") else "")
     return {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "cores": os.cpu_count(), "cpu": cpu,
             "memory_gib": memory, "python": platform.python_version(), "torch": torch.__version__,
             "cuda": torch.cuda.is_available(), "torch_threads": torch.get_num_threads(), "commit": commit, "load_average_start": os.getloadavg()}
