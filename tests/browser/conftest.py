@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.handout import browser_unavailable, launch_chromium
+from tools.handout import browser_unavailable, chromium
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "build" / "test-artifacts"
@@ -236,12 +236,8 @@ def wait_until_up(lab: Lab, timeout_s: float = 120) -> None:
 @pytest.fixture(scope="session")
 def browser():
     require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
@@ -261,7 +257,8 @@ def lab(browser, tmp_path_factory) -> Iterator[Lab]:
     log = ARTIFACTS / "jupyter-lab.log"
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
                "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
-               f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=None"]
+               f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=None",
+               f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}"]  # not .ipynb_checkpoints/ in the repo
     with open(log, "w") as log_file:
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=home)
     server = Lab(f"http://127.0.0.1:{port}", token, process, log)
