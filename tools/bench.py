@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import inspect
 import datetime as dt
@@ -568,15 +569,10 @@ def measure_generation(lesson: Lesson, repeats: int) -> dict[str, Any]:
 
 def widget_factories(lesson: Lesson) -> dict[str, Callable[[], Any]]:
     """Constructor arguments by parameter name, for widgets that need real objects (as the notebooks pass)."""
-    cache: dict[str, Any] = {}
-
-    def once(name: str, make: Callable[[], Any]) -> Callable[[], Any]:
-        return lambda: cache[name] if name in cache else cache.setdefault(name, make())
-
     return {
-        "model": once("model", lambda: chapter4_model(lesson)),
+        "model": functools.cache(lambda: chapter4_model(lesson)),
         "tok": lambda: lesson.tok,
-        "tokenizers": once("tokenizers", lambda: {
+        "tokenizers": functools.cache(lambda: {
             "字符级 char": lesson.tok,
             "BPE（256 次合并）": BPETokenizer.train(lesson.text[: len(lesson.train)], num_merges=256),
         }),
@@ -632,8 +628,9 @@ def measure_widgets(lesson: Lesson, samples: int) -> dict[str, Any]:
         if unknown:
             results[key] = {"skipped": f"constructor needs {', '.join(unknown)} (add it to widget_factories)"}
             continue
+        arguments = {p.name: factories[p.name]() for p in needed}
         with contextlib.redirect_stdout(io.StringIO()):
-            build_s, widget = _timed(lambda: cls(**{p.name: factories[p.name]() for p in needed}))
+            build_s, widget = _timed(lambda: cls(**arguments))
         css = next((c for c in widget._dom_classes if c.startswith("nl-")), "")
         results[key] = {"css_class": css, "build_ms": 1000 * build_s, **time_widget(widget, samples, lesson.text)}
     return results
@@ -648,15 +645,23 @@ def read_browser_latency(path: Path) -> dict[str, Any] | None:
             "widgets": data}
 
 
+STARTUP_SNIPPETS = {
+    "import_nanogpt_lite_s": ("", "import nanogpt_lite"),
+    "import_torch_s": ("", "import torch"),
+    # Optimizer.__init__ imports torch._dynamo the first time: chapters 3 and 5 pay it once.
+    "first_optimizer_s": ("import torch", "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)"),
+}
+
+
 def measure_startup(repeats: int) -> dict[str, float]:
-    """Seconds to import nanogpt_lite in a fresh interpreter, next to ``import torch`` alone."""
-    code = "import time; t = time.perf_counter(); import {0}; print(time.perf_counter() - t)"
-    timings: dict[str, list[float]] = {"nanogpt_lite": [], "torch": []}
+    """Seconds, in fresh interpreters, for ``import nanogpt_lite``, ``import torch`` and the first optimizer."""
+    timings: dict[str, list[float]] = {name: [] for name in STARTUP_SNIPPETS}
     for _ in range(repeats):
-        for module in timings:  # interleaved
-            out = subprocess.run([sys.executable, "-c", code.format(module)], cwd=ROOT, capture_output=True, text=True, check=True)
-            timings[module].append(float(out.stdout.strip().splitlines()[-1]))
-    return {"import_nanogpt_lite_s": median(timings["nanogpt_lite"]), "import_torch_s": median(timings["torch"])}
+        for name, (setup, timed) in STARTUP_SNIPPETS.items():  # interleaved
+            code = f"{setup}\nimport time\nt = time.perf_counter()\n{timed}\nprint(time.perf_counter() - t)"
+            out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+            timings[name].append(float(out.stdout.strip().splitlines()[-1]))
+    return {name: median(values) for name, values in timings.items()}
 
 
 # ---------------------------------------------------------------- the report
@@ -690,6 +695,7 @@ def build_figures(results: dict[str, Any]) -> list[Figure]:
             name = Path(notebook).stem
             figures.append(Figure(f"{name}: nbval wall", row["wall_s"], "s"))
             figures.append(Figure(f"{name}: kernel peak RSS", row["peak_rss_mib"], "MiB", Goal(500, "MiB")))
+            figures.append(Figure(f"{name}: time to first output", row["first_output_s"], "s"))
     training = results.get("training")
     if training:
         for model in training["notebook_models"]:
@@ -712,6 +718,10 @@ def build_figures(results: dict[str, Any]) -> list[Figure]:
     if browser:
         for css, row in browser["widgets"].items():
             figures.append(Figure(f"{css}: browser input-to-update p95", row.get("p95_ms"), "ms", Goal(100, "ms")))
+    startup = results.get("startup")
+    if startup:
+        figures.append(Figure("import nanogpt_lite", startup["import_nanogpt_lite_s"], "s"))
+        figures.append(Figure("first torch.optim optimizer", startup["first_optimizer_s"], "s"))
     return figures
 
 
@@ -794,12 +804,12 @@ def render(results: dict[str, Any], figures: list[Figure]) -> str:
         rows = []
         for key, r in widgets.items():
             if "skipped" in r:
-                rows.append([key, "", "", "", "", "", r["skipped"]])
+                rows.append([key, "", "", "", "", "", "", r["skipped"]])
                 continue
             slowest = max(r["controls"].items(), key=lambda item: item[1]["p95_ms"], default=("—", {"p95_ms": None}))
-            rows.append([key, r["css_class"], r["samples"], _ms(r["p50_ms"]), _ms(r["p95_ms"]),
+            rows.append([key, r["css_class"], _ms(r["build_ms"]), r["samples"], _ms(r["p50_ms"]), _ms(r["p95_ms"]),
                          f"{slowest[0]} ({_ms(slowest[1]['p95_ms'])})", f"{len(r['errors'])} errors" if r["errors"] else ""])
-        out.append(markdown_table(["widget", "class", "samples", "p50 ms", "p95 ms", "slowest control (p95 ms)", "note"], rows))
+        out.append(markdown_table(["widget", "class", "build ms", "samples", "p50 ms", "p95 ms", "slowest control (p95 ms)", "note"], rows))
         for key, r in widgets.items():
             for error in r.get("errors", [])[:3]:
                 out.append(f"- {key}: {error}")
@@ -815,7 +825,8 @@ def render(results: dict[str, Any], figures: list[Figure]) -> str:
     if startup is not None:
         out += ["", "## 5. Start-up", "",
                 f"`import nanogpt_lite`: {startup['import_nanogpt_lite_s']:.2f} s in a fresh interpreter "
-                f"(`import torch` alone: {startup['import_torch_s']:.2f} s)."]
+                f"(`import torch` alone: {startup['import_torch_s']:.2f} s). The first `torch.optim` optimizer in a "
+                f"process imports `torch._dynamo`: {startup['first_optimizer_s']:.2f} s more."]
         if series and series.get("per_notebook"):
             out.append("Time to first output per notebook (kernel start to the end of the first cell with output): "
                        + ", ".join(f"{Path(nb).stem} {_s(r['first_output_s'])} s" if r["first_output_s"] is not None
