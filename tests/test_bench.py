@@ -234,6 +234,16 @@ def _results(series=True, browser=None):
         "widgets": {"w.W": {"skipped": "constructor needs model (add it to widget_factories)"}},
         "browser": browser,
     }
+    recipe = {"recipe": "AdamW lr 0.001", "seeds": [1, 2], "train_steps": None, "val_steps": None, "seconds": None,
+              "reached": 0, "steps_run": 15_000, "ms_per_step": 1.0, "final_val": 2.6, "count_loss_agrees": True}
+    results["training"] = {
+        "train_floor": 2.45, "val_floor": 2.48, "best_k": 0.78,
+        "notebook_models": [{"chapter": "05_backward", "recipe": "r", "val": 2.5296, "above_floor_pct": 2.0}],
+        "recipes": {"faq": recipe, "lecture": {**recipe, "val_steps": 1080.0, "train_steps": 1350.0, "seconds": 3.0, "reached": 2},
+                    "full_batch": {**recipe, "val_steps": 30.0, "train_steps": 30.0, "seconds": 0.1, "reached": 2}},
+        "threads": {"default_threads": 2, "default_ms": 40.0, "one_thread_ms": 2.0},
+    }
+    results["startup"] = {"import_nanogpt_lite_s": 1.5, "import_torch_s": 1.2, "first_optimizer_s": 0.9}
     if series:
         results["series"] = {"notebooks": ["notebooks/01_a.ipynb"], "missing": ["05_backward"], "runs": 3, "total_s": 50.0,
                              "summaries": ["9 passed"],
@@ -253,7 +263,13 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "Missing notebooks (not measured): 05_backward." in report
     assert "constructor needs model" in report
     assert "Browser input-to-update latency: not run" in report
-    assert "01_a 3.00 s" not in report  # no start-up part ran
+    assert "| 05_backward model: exact val above the floor | 2% | ≤ 1% | ❌ missed by 1% (2.00× the goal) |" in report
+    assert "| FAQ recipe (lr 1e-3): steps to within 1% of val floor | — |" not in report  # no goal: not in the goals table
+    assert "| AdamW lr 0.001 | not reached | not reached | — | 1.00 | 0/2 |" in report
+    assert "20.0×" in report and "agree with `nl.exact_loss`" in report
+    assert "Time to first output per notebook (kernel start to the end of the first cell with output): 01_a 3.00 s." in report
+    faq = next(f for f in figures if f.name.startswith("FAQ recipe"))
+    assert faq.value is None and faq.note == "not reached in 15,000 steps"
 
 
 def test_report_reads_browser_latency_when_present():
