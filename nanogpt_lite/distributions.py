@@ -11,12 +11,15 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from scipy.stats import chisquare
 
 from .sampling import next_token_probs
 from .tokenizer import CharTokenizer
+
+WORD = r"[A-Za-z']+"
 
 
 @dataclass(frozen=True)
@@ -56,19 +59,25 @@ def followers(counts: torch.Tensor, tok: CharTokenizer, char: str) -> Followers:
     return Followers(char, row, list(tok.chars))
 
 
-def example_words(text: str, pair: str, k: int = 3) -> list[tuple[str, int]]:
-    """The ``k`` most frequent words of ``text`` (lower-cased) that contain ``pair``, with their counts.
+@lru_cache(maxsize=2)
+def _words_with_next_char(text: str) -> Counter[str]:
+    """How often each word occurs followed by each character (counted once per text, reused for every pair)."""
+    return Counter(re.findall(WORD + r"[^A-Za-z']?", text))
 
-    A pair ending in a space or newline matches words that end with the pair's first characters.
+
+def example_words(text: str, pair: str, k: int = 3) -> list[tuple[str, int]]:
+    """The ``k`` words of ``text`` in which ``pair`` occurs most often, with how often it occurs in each.
+
+    Case matters, as it does for the characters. The pair may end with the character right after a
+    word: ``"e "`` counts words ending in ``e`` followed by a space (not by a comma).
     """
-    if not isinstance(pair, str) or not pair:
-        raise ValueError(f"pair must be a non-empty string, got {pair!r}")
-    words = Counter(re.findall(r"[a-z']+", text.lower()))
-    inside, at_end = pair.lower(), pair.lower().rstrip(" \n")
-    if not re.fullmatch(r"[a-z']+", at_end):
-        raise ValueError(f"pair must be letters, optionally followed by a space or newline, got {pair!r}")
-    ends_word = inside != at_end
-    found = Counter({w: n for w, n in words.items() if (w.endswith(at_end) if ends_word else inside in w)})
+    if not isinstance(pair, str) or not re.fullmatch(WORD + r"[^A-Za-z']?", pair):
+        raise ValueError(f"pair must be letters, optionally followed by one other character, got {pair!r}")
+    found: Counter[str] = Counter()
+    for token, n in _words_with_next_char(text).items():
+        if pair in token:
+            times = sum(token.startswith(pair, i) for i in range(len(token)))  # overlapping ones too ("eee")
+            found[re.match(WORD, token).group()] += n * times
     return found.most_common(k)
 
 

@@ -130,7 +130,7 @@ q2 = Problem(
     prompt="在训练集的计数表上做贪婪解码（argmax），'e' 后面选哪个字符？",
     checker=_check_greedy_pick,
     hint_text="argmax 总是选概率最高的那个：看 4.1 节实测分布的第一名，不是 FAQ 的示意数字。",
-    solution_text="' '（空格，约 29%）：the、me、be 这些以 e 结尾的词太多了。",
+    solution_text="' '（空格，约 29%）：the、be、have 这些以 e 结尾的词太多了。",
     reference=_greedy_after_e,
     praise="所以从 'e' 开始贪婪解码会得到 'e the the the …'。",
 )
