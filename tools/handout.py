@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import html
 import importlib
+import io
 import importlib.util
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,12 +108,12 @@ class Chapter:
 
 
 def chapter_title(nb: nbformat.NotebookNode, path: Path) -> str:
-    """The text of the first level-1 heading (``# 第 N 章 · 标题``) in the notebook's markdown."""
+    """The text of the first level-1 heading (``# 第 N 章 · 标题``) in the notebook's markdown, as plain text."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             match = re.search(r"^# +(.+?)\s*$", cell.source, flags=re.MULTILINE)
             if match:
-                return match.group(1)
+                return re.sub(r"[`*]", "", match.group(1))  # as rendered: no code ticks or emphasis marks
     raise HandoutError(f"{path}: no '# 第 N 章 · 标题' heading in any markdown cell")
 
 
@@ -263,11 +265,19 @@ def browser_unavailable() -> str | None:
     return None
 
 
-def launch_chromium(playwright):
-    """Debian's chromium (Playwright cannot download its own browser offline), headless."""
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's chromium, headless, through Playwright (which cannot download its own browser offline)."""
+    from playwright.sync_api import sync_playwright
+
     if not CHROMIUM.exists():
         raise HandoutError(f"{CHROMIUM} not found: install it (apt-get install chromium) to print the PDF")
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 RENDERED_JS = """() => {
@@ -283,35 +293,30 @@ def wait_until_rendered(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_function(RENDERED_JS, timeout=timeout_ms)
 
 
-def print_pdf(out: Path, pages: list[tuple[str, str]]) -> Path:
+def print_pdf(out: Path, pages: list[tuple[str, str]], browser) -> Path:
     """Print ``pages`` ((file name, outline title), in order) to one A4 PDF with an outline entry each."""
-    from playwright.sync_api import sync_playwright
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page()
-        for name, title in pages:
-            page.goto((out / name).as_uri())
-            wait_until_rendered(page)
-            page.emulate_media(media="print")
-            pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-            start = len(writer.pages)
-            with tempfile.TemporaryFile() as buffer:
-                buffer.write(pdf)
-                buffer.seek(0)
-                writer.append(PdfReader(buffer))
-            writer.add_outline_item(title=title, page_number=start)
-        browser.close()
+    page = browser.new_page()
+    for name, title in pages:
+        page.goto((out / name).as_uri())
+        wait_until_rendered(page)
+        page.emulate_media(media="print")
+        start = len(writer.pages)
+        writer.append(PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True, prefer_css_page_size=True))))
+        writer.add_outline_item(title=title, page_number=start)
+    page.close()
     target = out / PDF_NAME
     with open(target, "wb") as f:
         writer.write(f)
     return target
 
 
-def build(out: Path, teacher: bool = False, notebooks: list[Path] | None = None, pdf: bool = True) -> list[Chapter]:
-    """Write the handout into ``out``: assets/, index.html, one page per chapter and (``pdf``) the PDF."""
+def build(out: Path, teacher: bool = False, notebooks: list[Path] | None = None, pdf: bool = True,
+          browser=None) -> list[Chapter]:
+    """Write the handout into ``out``: assets/, index.html, one page per chapter and (``pdf``) the PDF,
+    printed with ``browser`` (a Playwright chromium; one is started when None)."""
     chapters = find_chapters(notebooks)
     out.mkdir(parents=True, exist_ok=True)
     vendor_assets(out / "assets")
@@ -320,7 +325,12 @@ def build(out: Path, teacher: bool = False, notebooks: list[Path] | None = None,
         page = chapter_html(chapter, teacher, nav_bar(chapters, i))
         (out / chapter.page).write_text(page, encoding="utf-8")
     if pdf:
-        print_pdf(out, [("index.html", "目录 Contents")] + [(c.page, c.title) for c in chapters])
+        pages = [("index.html", "目录 Contents")] + [(c.page, c.title) for c in chapters]
+        if browser is None:
+            with chromium() as started:
+                print_pdf(out, pages, started)
+        else:
+            print_pdf(out, pages, browser)
     return chapters
 
 
