@@ -122,3 +122,18 @@ def test_pure_renderers():
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "None" in html
     with pytest.raises(ValueError, match="unknown action"):
         GradientInspector().apply("jump")
+
+
+def test_the_static_twin_shows_k_times_the_first_gradient():
+    from nanogpt_lite.widgets.gradient_inspector import accumulation_figure
+
+    fig = accumulation_figure(times=3)
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    first, second, third = heights[0:3], heights[3:6], heights[6:9]
+    assert len(heights) == 9 and second == [2 * h for h in first]
+    assert third == pytest.approx([3 * h for h in first], rel=1e-6)
+    s = LinearStepper()
+    s.forward(); s.backward()
+    assert first == s.state().weight_grad + [s.state().bias_grad]
+    with pytest.raises(ValueError, match="times"):
+        accumulation_figure(times=0)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import html
 
 import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
 
 from ..grad_steps import LinearStepper, StepOrderError, StepperState
+from ..plotting import label
 
 ACTIONS = ("forward", "zero_grad", "backward", "step")
 
@@ -49,9 +52,9 @@ def loss_sparkline(losses: list[float], width: int = 260, height: int = 70) -> s
     if not losses:
         return ""
     low, high = min(losses), max(losses)
-    span = (high - low) or 1.0
     dx = (width - 10) / max(len(losses) - 1, 1)
-    points = " ".join(f"{5 + i * dx:.1f},{5 + (high - v) / span * (height - 10):.1f}" for i, v in enumerate(losses))
+    y = lambda v: 5 + (high - v) / (high - low) * (height - 10) if high > low else height / 2  # noqa: E731
+    points = " ".join(f"{5 + i * dx:.1f},{y(v):.1f}" for i, v in enumerate(losses))
     return (
         f'<svg width="{width}" height="{height}" style="background:#fafafa;border:1px solid #ddd">'
         f'<polyline fill="none" stroke="#1565c0" stroke-width="2" points="{points}"/></svg>'
@@ -66,13 +69,14 @@ def render_state(state: StepperState, message: str = "") -> str:
         ("b", state.bias, state.bias_grad),
     ]
     table = "".join(f"<tr><td>{name}</td><td>{_num(value)}</td><td>{_grad(grad)}</td></tr>" for name, value, grad in rows)
+    cell = "td,th{padding:1px 12px;text-align:right}"
     recent = state.losses[-8:]
     history = ", ".join(_num(v) for v in recent) if recent else "（还没有 forward）"
     if len(state.losses) > len(recent):
         history = "…, " + history
     actions = " → ".join(state.actions[-10:]) or "（还没有操作）"
     return (
-        '<div class="nl-gradient-state" style="font-family:monospace">'
+        f'<div class="nl-gradient-state" style="font-family:monospace"><style>.nl-gradient-state {cell.replace(",", ",.nl-gradient-state ")}</style>'
         f'<p style="margin:2px;white-space:pre-wrap">{html.escape(message)}</p>'
         '<table><tr><th>参数</th><th>值</th><th>.grad</th></tr>'
         f"{table}</table>"
@@ -81,6 +85,29 @@ def render_state(state: StepperState, message: str = "") -> str:
         f"{loss_sparkline(state.losses)}"
         f'<p style="margin:2px">最近的操作：{html.escape(actions)}</p></div>'
     )
+
+
+def accumulation_figure(times: int = 3, seed: int = 0) -> Figure:
+    """The static twin: ``.grad`` of w₁, w₂, b after each of ``times`` forward+backward with no zero_grad and no step."""
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+        raise ValueError(f"times must be an int >= 1, got {times!r}")
+    stepper = LinearStepper(seed=seed)
+    grads = []
+    for _ in range(times):
+        stepper.forward()
+        stepper.backward()
+        state = stepper.state()
+        grads.append(state.weight_grad + [state.bias_grad])
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    width = 0.8 / times
+    for k, values in enumerate(grads):
+        ax.bar(np.arange(3) + (k - (times - 1) / 2) * width, values, width, label=label(f"第 {k + 1} 次 backward 后", f"after backward #{k + 1}"))
+    ax.set_xticks(range(3), ["w₁.grad", "w₂.grad", "b.grad"])
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_title(label("没有 zero_grad：第 k 次 backward 后 .grad = k × 第一次", "no zero_grad: after k backward()s, .grad = k × the first"))
+    ax.legend()
+    return fig
 
 
 class GradientInspector(widgets.VBox):
