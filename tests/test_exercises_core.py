@@ -52,3 +52,14 @@ def test_every_chapter_reference_answer_passes():
             feedback = problem.check(problem.reference())
             assert feedback.correct, f"{name}.{qname}: the reference answer fails: {feedback!r}"
             assert problem.check().kind == "not attempted"
+
+
+def test_a_function_that_still_returns_the_placeholder_is_not_attempted():
+    from nanogpt_lite.exercises import returns_blank
+
+    q = Problem("write double", lambda f: expect(f(2) == 4, "double 2 is 4"), "h", "s", lambda: (lambda x: 2 * x),
+                untouched=returns_blank(1))
+    assert q.check(lambda x: ____).kind == "not attempted"
+    assert q.check(lambda x: x + 1).kind == "incorrect"
+    assert q.check(lambda x: 1 / 0).kind == "incorrect"  # a crash is reported by the checker, not hidden
+    assert q.check(lambda x: 2 * x).correct

@@ -5,8 +5,7 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from .ch02 import FunctionProblem
-from .core import Incorrect, Problem, expect
+from .core import Incorrect, Problem, expect, returns_blank
 
 # The 65 characters of tiny Shakespeare in sorted order (tests check this against the real text).
 CHARS = "\n !$&',-.3:;?" + string.ascii_uppercase + string.ascii_lowercase
@@ -117,32 +116,32 @@ q2 = Problem(
     praise="《哈姆雷特》里最有名的一句（的前半句）。",
 )
 
-q3 = FunctionProblem(
+q3 = Problem(
     prompt="自己写 my_encode(s)：用 stoi 把字符串变成编号列表（不要调用 tok.encode）。",
     checker=_check_encode,
     hint_text="列表推导式：对 s 里的每个字符 c，取 stoi[c]。空字符串应得到空列表。",
     solution_text="def my_encode(s):\n    return [stoi[c] for c in s]",
     reference=lambda: _encode,
     praise="和 FAQ 的 encode = lambda s: [stoi[c] for c in s] 一样。",
-    probe=("hello",),
+    untouched=returns_blank("hello"),
 )
 
-q4 = FunctionProblem(
+q4 = Problem(
     prompt="自己写 my_decode(ids)：用 itos 把编号列表变回字符串（不要调用 tok.decode）。",
     checker=_check_decode,
     hint_text="对每个编号 i 取 itos[i]，再用 ''.join(...) 拼成一个字符串。",
     solution_text="def my_decode(ids):\n    return ''.join(itos[i] for i in ids)",
     reference=lambda: _decode,
     praise="decode(encode(s)) == s：两个字典互为反查。",
-    probe=([46],),
+    untouched=returns_blank([46]),
 )
 
-q5 = FunctionProblem(
+q5 = Problem(
     prompt=f"写 encode_or_replace(s)：词表外的字符（中文、'7' 等）换成 '?'（编号 {QUESTION_MARK}）再编码，不报错。",
     checker=_check_replace,
     hint_text=f"字典的 get 方法可以给默认值：stoi.get(c, {QUESTION_MARK})。",
     solution_text=f"def encode_or_replace(s):\n    return [stoi.get(c, {QUESTION_MARK}) for c in s]",
     reference=lambda: _encode_or_replace,
     praise="这就是「替换成占位符」：不再报错，但原来的字符丢了，解码回不去。",
-    probe=("hello",),
+    untouched=returns_blank("hello"),
 )

@@ -2,26 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from .core import ____, Feedback, Problem, expect
+from .core import Problem, expect, returns_blank
 
 CHARS = ["\n", " ", "!", "A", "a", "b", "z"]  # a small vocabulary in chapter 1's sorted order
-
-
-@dataclass
-class FunctionProblem(Problem):
-    """An exercise whose answer is the learner's function; one that still returns ____ is not attempted."""
-
-    probe: tuple = ()  # arguments for the "still ____?" call
-
-    def check(self, answer: Any = ____) -> Feedback:
-        try:
-            untouched = callable(answer) and answer(*self.probe) is ____
-        except Exception:  # a crash is reported by Problem.check below
-            untouched = False
-        return super().check(____ if untouched else answer)
 
 
 def _check_start_one(answer: Any) -> None:
@@ -101,22 +86,22 @@ q2 = Problem(
     praise="迭代器只能向前走一遍。",
 )
 
-q3 = FunctionProblem(
+q3 = Problem(
     prompt="用 enumerate 写 positions(text, ch)：返回 ch 在 text 中出现的所有位置（列表）。",
     checker=_check_positions,
     hint_text="for i, c in enumerate(text): 当 c == ch 时把 i 收进列表；或写成列表推导式。",
     solution_text="def positions(text, ch):\n    return [i for i, c in enumerate(text) if c == ch]",
     reference=lambda: _positions,
     praise="和 FAQ 的例子一样：'hello' 里的 'l' 在 2 和 3。",
-    probe=("hello", "l"),
+    untouched=returns_blank("hello", "l"),
 )
 
-q4 = FunctionProblem(
+q4 = Problem(
     prompt="用 enumerate 写 build_itos(chars)：返回 {编号: 字符} 字典，就像第 1 章的 itos。",
     checker=_check_build_itos,
     hint_text="stoi 是 { ch:i for i,ch in enumerate(chars) }；itos 把键和值对调。",
     solution_text="def build_itos(chars):\n    return {i: ch for i, ch in enumerate(chars)}",
     reference=lambda: _build_itos,
     praise="和第 1 章一样：itos[i] 就是 chars[i]。",
-    probe=(["a"],),
+    untouched=returns_blank(["a"]),
 )

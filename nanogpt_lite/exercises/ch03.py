@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from ..examples import MyModel, TwoLayerModel
 from ..inspection import measure_attributes
-from .core import Feedback, Incorrect, Problem, ____, expect
+from .core import Incorrect, Problem, ____, expect
 
 MYMODEL_ATTRIBUTES = ("weight1", "linear", "temp_tensor", "scale_factor", "running_mean")
 
@@ -133,18 +133,7 @@ def _check_stack(answer: Any) -> None:
     expect(report.in_state_dict, "layers 没有出现在 state_dict() 里：它还不是登记的子模块。")
 
 
-class _ClassProblem(Problem):
-    """The answer is the learner's class; one whose ``self.layers`` is still ``____`` is not attempted."""
-
-    def check(self, answer: Any = ____) -> Feedback:
-        try:
-            untouched = isinstance(answer, type) and getattr(_build(answer), "layers", None) is ____
-        except Exception:  # the learner's class crashed: let the checker report it
-            untouched = False
-        return super().check(____ if untouched else answer)
-
-
-q3 = _ClassProblem(
+q3 = Problem(
     prompt="BrokenStack 把三层 nn.Linear(8, 8) 放在普通 list 里，parameters() 是空的。写一个修好的类 FixedStack（保留 self.layers 这个名字）。",
     checker=_check_stack,
     hint_text="nn.Module 只认得赋给它的 Parameter 和 Module；list 不是 Module。nn.ModuleList 是。",
@@ -159,6 +148,7 @@ q3 = _ClassProblem(
         "        return x"
     ),
     reference=_fixed_stack,
+    untouched=lambda answer: isinstance(answer, type) and getattr(_build(answer), "layers", None) is ____,
     praise="对：三层都登记了，一步 AdamW 真的改变了它们，state_dict() 也存下了它们。",
 )
 

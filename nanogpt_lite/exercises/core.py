@@ -84,9 +84,20 @@ class Problem:
     solution_text: str
     reference: Callable[[], Any]
     praise: str = ""
+    untouched: Callable[[Any], bool] | None = None  # an answer still holding ____ inside (see returns_blank)
+
+    def _is_untouched(self, answer: Any) -> bool:
+        if answer is ____ or answer is Ellipsis:
+            return True
+        if self.untouched is None:
+            return False
+        try:
+            return bool(self.untouched(answer))
+        except Exception:  # the learner's code crashed: the checker reports it
+            return False
 
     def check(self, answer: Any = ____) -> Feedback:
-        if answer is ____ or answer is Ellipsis:
+        if self._is_untouched(answer):
             return Feedback("not attempted", f"把 ____ 换成你的答案再运行。Replace ____ with your answer. ({self.prompt})")
         try:
             self.checker(answer)
@@ -101,6 +112,11 @@ class Problem:
 
     def solution(self) -> Feedback:
         return Feedback("solution", self.solution_text)
+
+
+def returns_blank(*probe: Any) -> Callable[[Any], bool]:
+    """For answers that are functions: untouched while ``answer(*probe)`` still returns ``____``."""
+    return lambda answer: callable(answer) and answer(*probe) is ____
 
 
 def problems(module: Any) -> dict[str, Problem]:
