@@ -123,7 +123,7 @@ class GradientInspector(widgets.VBox):
         self.step_button = widgets.Button(description="step", tooltip="optimizer.step()")
         self.train_step_button = widgets.Button(description="训练一步", button_style="primary", tooltip="forward, zero_grad, backward, step")
         self.reset_button = widgets.Button(description="重来 reset")
-        snug = widgets.Layout(width="auto")
+        snug = widgets.Layout(width="auto", margin="0 14px 0 4px")
         self.skip_zero_grad = widgets.Checkbox(value=False, description="跳过 zero_grad", indent=False, layout=snug)
         self.skip_backward = widgets.Checkbox(value=False, description="跳过 backward", indent=False, layout=snug)
         self.skip_step = widgets.Checkbox(value=False, description="跳过 step", indent=False, layout=snug)
