@@ -121,6 +121,12 @@ def test_parse_junit_orders_cells_and_reads_outcomes():
     assert cells["notebooks.02_enumerate.ipynb"][0].outcome == "skipped"
 
 
+def test_slowest_cell_is_the_largest_median():
+    run = lambda *seconds: [bench.CellTime(i, t, "passed") for i, t in enumerate(seconds)]  # noqa: E731
+    assert bench.slowest_cell([run(1.0, 5.0, 2.0), run(1.0, 0.5, 3.0), run(9.0, 0.6, 2.5)]) == (2, 2.5)
+    assert bench.slowest_cell([]) is None
+
+
 def test_vmhwm_from_status_text():
     assert bench.vmhwm_mib("Name:\tpython\nVmPeak:\t  900 kB\nVmHWM:\t  317440 kB\nVmRSS:\t 1 kB\n") == 310.0
     assert bench.vmhwm_mib("Name:\tpython\n") is None
@@ -248,7 +254,7 @@ def _results(series=True, browser=None):
         results["series"] = {"notebooks": ["notebooks/01_a.ipynb"], "missing": ["05_backward"], "runs": 3, "total_s": 50.0,
                              "summaries": ["9 passed"],
                              "per_notebook": {"notebooks/01_a.ipynb": {"code_cells": 9, "failed_cells": [], "wall_s": 10.0,
-                                                                       "kernel_start_s": 2.0, "first_output_s": 3.0,
+                                                                       "kernel_start_s": 2.0, "slowest_cell": (4, 6.5), "first_output_s": 3.0,
                                                                        "peak_rss_mib": 600.0}}}
     return results
 
@@ -261,6 +267,7 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "❌ missed by 100 MiB (1.20× the goal)" in report
     assert "❌ missed by 1× (0.67× the goal)" in report
     assert "Missing notebooks (not measured): 05_backward." in report
+    assert "| 01_a | 9 | none | 10.00 | 2.00 | #4 (6.50) | 3.00 | 600.0 |" in report
     assert "constructor needs model" in report
     assert "Browser input-to-update latency: not run" in report
     assert "| 05_backward model: exact val above the floor | 2% | ≤ 1% | ❌ missed by 1% (2.00× the goal) |" in report

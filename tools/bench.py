@@ -361,6 +361,7 @@ def measure_series(repeats: int, budget_s: float) -> dict[str, Any]:
             "failed_cells": sorted({c.cell for cells in complete for c in cells if c.outcome in ("failure", "error")}),
             "wall_s": median([sum(c.seconds for c in cells) for cells in complete]) if complete else None,
             "kernel_start_s": median([cells[0].seconds for cells in complete]) if complete else None,
+            "slowest_cell": slowest_cell(complete),
             "first_output_cell": first,
             "first_output_s": (median([sum(c.seconds for c in cells[: first + 1]) for cells in complete])
                                if complete and first is not None else None),
@@ -368,6 +369,15 @@ def measure_series(repeats: int, budget_s: float) -> dict[str, Any]:
         }
     result["per_notebook"] = per_notebook
     return result
+
+
+def slowest_cell(runs: list[list[CellTime]]) -> tuple[int, float] | None:
+    """The code cell with the largest median time over runs (cell 0 carries the kernel start), and that time."""
+    if not runs:
+        return None
+    times = {cell.cell: median([c.seconds for cells in runs for c in cells if c.cell == cell.cell]) for cell in runs[0]}
+    slowest = max(times, key=times.get)
+    return slowest, times[slowest]
 
 
 def _sync(device: Any) -> None:
@@ -645,22 +655,24 @@ def read_browser_latency(path: Path) -> dict[str, Any] | None:
             "widgets": data}
 
 
-STARTUP_SNIPPETS = {
-    "import_nanogpt_lite_s": ("", "import nanogpt_lite"),
-    "import_torch_s": ("", "import torch"),
+STARTUP_SNIPPETS = [  # each runs in a fresh interpreter and prints a JSON dict of seconds
+    "import json, time; t = time.perf_counter(); import nanogpt_lite; "
+    "print(json.dumps({'import_nanogpt_lite_s': time.perf_counter() - t}))",
     # Optimizer.__init__ imports torch._dynamo the first time: chapters 3 and 5 pay it once.
-    "first_optimizer_s": ("import torch", "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)"),
-}
+    "import json, time; t = time.perf_counter(); import torch; t1 = time.perf_counter(); "
+    "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1); "
+    "print(json.dumps({'import_torch_s': t1 - t, 'first_optimizer_s': time.perf_counter() - t1}))",
+]
 
 
 def measure_startup(repeats: int) -> dict[str, float]:
     """Seconds, in fresh interpreters, for ``import nanogpt_lite``, ``import torch`` and the first optimizer."""
-    timings: dict[str, list[float]] = {name: [] for name in STARTUP_SNIPPETS}
+    timings: dict[str, list[float]] = {}
     for _ in range(repeats):
-        for name, (setup, timed) in STARTUP_SNIPPETS.items():  # interleaved
-            code = f"{setup}\nimport time\nt = time.perf_counter()\n{timed}\nprint(time.perf_counter() - t)"
+        for code in STARTUP_SNIPPETS:  # interleaved
             out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-            timings[name].append(float(out.stdout.strip().splitlines()[-1]))
+            for name, seconds in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                timings.setdefault(name, []).append(seconds)
     return {name: median(values) for name, values in timings.items()}
 
 
@@ -760,11 +772,12 @@ def render(results: dict[str, Any], figures: list[Figure]) -> str:
                     f"(goal ≤ 45 s). Last run: `{series['summaries'][-1]}`.", "",
                     "Per notebook (cell times from the JUnit XML; the kernel's start is in cell 0; "
                     "peak RSS is the kernel's VmHWM):", "",
-                    markdown_table(["notebook", "code cells", "failed cells", "wall s", "kernel start + cell 0 s", "first output s",
-                                    "peak RSS MiB"],
+                    markdown_table(["notebook", "code cells", "failed cells", "wall s", "kernel start + cell 0 s",
+                                    "slowest cell (s)", "first output s", "peak RSS MiB"],
                                    [[Path(nb).stem, r["code_cells"], ", ".join(map(str, r["failed_cells"])) or "none",
-                                     _s(r["wall_s"]), _s(r["kernel_start_s"]), _s(r["first_output_s"]),
-                                     _ms(r["peak_rss_mib"])] for nb, r in series["per_notebook"].items()])]
+                                     _s(r["wall_s"]), _s(r["kernel_start_s"]),
+                                     f"#{r['slowest_cell'][0]} ({r['slowest_cell'][1]:.2f})" if r["slowest_cell"] else "—",
+                                     _s(r["first_output_s"]), _ms(r["peak_rss_mib"])] for nb, r in series["per_notebook"].items()])]
     training = results.get("training")
     if training is not None:
         out += ["", "## 2. Bigram training against the exact floor", "",
@@ -877,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:
             results["browser"] = read_browser_latency(ROOT / "build" / "browser-latency.json")
     if "startup" in parts:
         log("start-up ...")
-        results["startup"] = measure_startup(args.repeats + 2)
+        results["startup"] = measure_startup(args.repeats)
     results["machine"]["load_average_end"] = os.getloadavg()
     results["machine"]["bench_s"] = time.perf_counter() - began
     figures = build_figures(results)
