@@ -266,6 +266,7 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "❌ missed by 5 s (1.11× the goal); missing: 05_backward" in report
     assert "❌ missed by 100 MiB (1.20× the goal)" in report
     assert "❌ missed by 1× (0.67× the goal)" in report
+    assert "| this benchmark's own run time (set-up excluded) | 200 s | ≤ 300 s | ✅ met |" in report
     assert "Missing notebooks (not measured): 05_backward." in report
     assert "| 01_a | 9 | none | 10.00 | 2.00 | #4 (6.50) | 3.00 | 600.0 |" in report
     assert "constructor needs model" in report

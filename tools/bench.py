@@ -730,6 +730,7 @@ def build_figures(results: dict[str, Any]) -> list[Figure]:
     if browser:
         for css, row in browser["widgets"].items():
             figures.append(Figure(f"{css}: browser input-to-update p95", row.get("p95_ms"), "ms", Goal(100, "ms")))
+    figures.append(Figure("this benchmark's own run time (set-up excluded)", results["machine"]["bench_s"], "s", Goal(300, "s")))
     startup = results.get("startup")
     if startup:
         figures.append(Figure("import nanogpt_lite", startup["import_nanogpt_lite_s"], "s"))
