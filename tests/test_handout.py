@@ -78,21 +78,22 @@ def widget_classes(nb: nbformat.NotebookNode) -> set[str]:
     return classes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped, like tests/browser's: Playwright's sync API cannot run two chromiums at once."""
     require(handout.browser_unavailable())
     with handout.chromium() as chromium:
         yield chromium
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def student(browser, tmp_path_factory) -> tuple[Path, list[handout.Chapter]]:
     require(assets_unavailable())
     out = tmp_path_factory.mktemp("handout-student")
     return out, handout.build(out, browser=browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def teacher(tmp_path_factory) -> tuple[Path, list[handout.Chapter]]:
     require(assets_unavailable())
     out = tmp_path_factory.mktemp("handout-teacher")

@@ -32,7 +32,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "build" / "test-artifacts"
 LATENCY_FILE = REPO / "build" / "browser-latency.json"
 REQUIRE_ENV = "NANOGPT_LITE_REQUIRE_BROWSER"
-SAMPLES_PER_WIDGET = 5
 
 # User settings for the isolated JupyterLab: no news toast or update check, every cell kept in the DOM
 # (the default windowing detaches off-screen cells), and no autosave: the run must never rewrite the
@@ -233,20 +232,22 @@ def wait_until_up(lab: Lab, timeout_s: float = 120) -> None:
     raise RuntimeError(f"jupyter lab did not answer within {timeout_s} s:\n{lab.log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium per test module: Playwright's sync API cannot run two at once (tests/test_handout.py has its own)."""
     require_browser()
     with chromium() as started:
         yield started
 
 
 @pytest.fixture(scope="session")
-def lab(browser, tmp_path_factory) -> Iterator[Lab]:
+def lab(tmp_path_factory) -> Iterator[Lab]:
     """JupyterLab on the repository, with its own HOME, runtime, settings and workspaces directories.
 
     IPython and matplotlib directories are the test session's isolated ones (tests/../conftest.py), so the
     kernel finds matplotlib's font cache already built.
     """
+    require_browser()
     home = tmp_path_factory.mktemp("lab-home")
     env = dict(os.environ, HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
