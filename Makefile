@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.installed
 # A local copy or mirror of tiny Shakespeare, for offline rooms: make lab DATA_FROM=/media/usb/input.txt
 DATA_FROM ?=
 
+# Tiny models gain nothing from several BLAS threads, and on a busy 2-core machine extra threads
+# spin against each other (one chapter's training went from seconds to minutes): tests use one.
+test unit nbval execute bench handout: export OMP_NUM_THREADS = 1
+
 .PHONY: setup data lab test unit nbval lock execute bench handout clean
 
 $(STAMP): requirements.lock pyproject.toml
