@@ -232,7 +232,7 @@ def test_time_widget_drives_every_control_and_collects_errors():
 def _results(series=True, browser=None):
     results = {
         "machine": {"date": "2026-01-01T00:00:00+00:00", "cores": 2, "cpu": "CPU", "memory_gib": 8.0, "python": "3.11",
-                    "torch": "2", "commit": "abc", "load_average_start": (1.0, 1.0, 1.0),
+                    "torch": "2", "omp_num_threads": "1", "commit": "abc", "load_average_start": (1.0, 1.0, 1.0),
                     "load_average_end": (2.0, 1.0, 1.0), "bench_s": 200.0},
         "generation": {"device": "cpu", "batched": [{"sequences": 1, "tok_s": 10.0, "vs_one_sequence": 1.0}],
                        "lengths": [{"tokens": 10_000, "generate_tok_s": 20.0, "lecture_tok_s": 10.0, "speedup": 2.0,
@@ -267,6 +267,7 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "❌ missed by 100 MiB (1.20× the goal)" in report
     assert "❌ missed by 1× (0.67× the goal)" in report
     assert "| this benchmark's own run time (set-up excluded) | 200 s | ≤ 300 s | ✅ met |" in report
+    assert "the nbval kernels with OMP_NUM_THREADS=1" in report
     assert "Missing notebooks (not measured): 05_backward." in report
     assert "| 01_a | 9 | none | 10.00 | 2.00 | #4 (6.50) | 3.00 | 600.0 |" in report
     assert "constructor needs model" in report

@@ -460,9 +460,11 @@ def _median_or_none(values: Iterable[float | None]) -> float | None:
     return median(present) if present else None
 
 
-def thread_cost(lesson: Lesson, repeats: int, default_threads: int, steps: int = 200) -> dict[str, float]:
-    """ms per training step with torch's default threads and with one, interleaved in this process."""
-    timings: dict[int, list[float]] = {default_threads: [], 1: []}
+def thread_cost(lesson: Lesson, repeats: int, steps: int = 200) -> dict[str, float]:
+    """ms per training step with one torch thread per core (torch's default when OMP_NUM_THREADS is unset, as
+    in ``make lab``) and with one thread, interleaved in this process."""
+    cores = os.cpu_count() or 1
+    timings: dict[int, list[float]] = {cores: [], 1: []}
     model = nl.BigramLanguageModel(lesson.tok.vocab_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(0)
@@ -482,7 +484,7 @@ def thread_cost(lesson: Lesson, repeats: int, default_threads: int, steps: int =
                 timings[threads].append(1000 * _timed(run)[0] / steps)
     finally:
         torch.set_num_threads(1)
-    return {"default_threads": default_threads, "default_ms": median(timings[default_threads]), "one_thread_ms": median(timings[1])}
+    return {"default_threads": cores, "default_ms": median(timings[cores]), "one_thread_ms": median(timings[1])}
 
 
 def chapter4_model(lesson: Lesson) -> nl.BigramLanguageModel:
@@ -507,7 +509,7 @@ def _above_floor(lesson: Lesson, model: nl.BigramLanguageModel) -> dict[str, flo
     return {"val": val, "above_floor_pct": 100 * (val / lesson.val_floor - 1)}
 
 
-def measure_training(lesson: Lesson, repeats: int, default_threads: int) -> dict[str, Any]:
+def measure_training(lesson: Lesson, repeats: int) -> dict[str, Any]:
     """Floors, the notebooks' model, and steps/seconds to within 1% of the floors for three recipes."""
     seeds = [1337 + i for i in range(repeats)]
     races = {
@@ -539,7 +541,7 @@ def measure_training(lesson: Lesson, repeats: int, default_threads: int) -> dict
              **_above_floor(lesson, chapter5_model(lesson))},
         ],
         "recipes": recipes,
-        "threads": thread_cost(lesson, repeats, default_threads),
+        "threads": thread_cost(lesson, repeats),
     }
 
 
@@ -692,7 +694,8 @@ def _machine() -> dict[str, Any]:
     commit = git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if git("status", "--porcelain", "--", "nanogpt_lite", "notebooks") else "")
     return {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "cores": os.cpu_count(), "cpu": cpu,
             "memory_gib": memory, "python": platform.python_version(), "torch": torch.__version__,
-            "cuda": torch.cuda.is_available(), "torch_threads": torch.get_num_threads(), "commit": commit, "load_average_start": os.getloadavg()}
+            "cuda": torch.cuda.is_available(), "torch_threads": torch.get_num_threads(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"), "commit": commit, "load_average_start": os.getloadavg()}
 
 
 def build_figures(results: dict[str, Any]) -> list[Figure]:
@@ -757,7 +760,8 @@ def render(results: dict[str, Any], figures: list[Figure]) -> str:
         f"{meta['load_average_end'][0]:.1f} at end · took {meta['bench_s']:.0f} s",
         "",
         "Times are medians over repeats; ratios compare runs in the same process. In-process parts run with "
-        "one torch thread (see *threads* below for what the default costs).",
+        f"one torch thread; the nbval kernels with OMP_NUM_THREADS={meta['omp_num_threads']} "
+        "(see *threads* below for what one thread per core costs).",
         "",
         "## Goals",
         "",
@@ -798,8 +802,8 @@ def render(results: dict[str, Any], figures: list[Figure]) -> str:
         out += ["", "The exact losses above come from the count matrices; at each run's end they "
                 + ("agree with `nl.exact_loss` (within 1e-5)." if agree else "**disagree** with `nl.exact_loss`: a bug.")]
         threads = training["threads"]
-        out += ["", f"*Threads:* one training step takes {threads['default_ms']:.2f} ms with torch's default "
-                    f"{threads['default_threads']} threads and {threads['one_thread_ms']:.2f} ms with one "
+        out += ["", f"*Threads:* one training step takes {threads['default_ms']:.2f} ms with "
+                    f"{threads['default_threads']} threads (torch's default without OMP_NUM_THREADS, as in `make lab`) and {threads['one_thread_ms']:.2f} ms with one "
                     f"({threads['default_ms'] / threads['one_thread_ms']:.1f}×), same process."]
     generation = results.get("generation")
     if generation is not None:
@@ -881,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)  # steadier on a shared machine; thread_cost measures the default
         if "training" in parts:
             log("training ...")
-            results["training"] = measure_training(lesson, args.repeats, results["machine"]["torch_threads"])
+            results["training"] = measure_training(lesson, args.repeats)
         if "generation" in parts:
             log("generation ...")
             results["generation"] = measure_generation(lesson, args.repeats)
