@@ -52,6 +52,6 @@ clean:
 bench: setup
 	$(BIN)/python -m tools.bench
 
-# Offline classroom handout: handout/*.html and handout/nanogpt-faq.pdf. TEACHER=1 adds the solutions.
+# Offline classroom handout: handout/*.html and handout/nanogpt-faq.pdf (runs npm ci once for its scripts). TEACHER=1: the same with solutions, in handout/teacher/.
 handout: setup
 	$(BIN)/python -m tools.handout $(if $(TEACHER),--teacher)

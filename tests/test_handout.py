@@ -222,3 +222,9 @@ def test_chapters_are_found_in_order_with_plain_text_titles(tmp_path):
         handout.find_chapters([tmp_path / "10_y.ipynb"])
     with pytest.raises(handout.HandoutError, match="not found"):
         handout.find_chapters([tmp_path / "99_missing.ipynb"])
+
+
+def test_the_command_line_names_what_is_missing(tmp_path, capsys):
+    assert handout.main(["--no-pdf", "--out", str(tmp_path), str(tmp_path / "07_nowhere.ipynb")]) == 1
+    error = capsys.readouterr().err
+    assert "notebook not found" in error and "07_nowhere.ipynb" in error

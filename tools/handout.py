@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import html
 import importlib
-import io
 import importlib.util
+import io
 import re
 import shutil
 import subprocess
@@ -168,15 +168,11 @@ def is_solution_output(output: nbformat.NotebookNode) -> bool:
     return output.get("output_type") in ("execute_result", "display_data") and text.startswith(SOLUTION_PREFIX)
 
 
-def drop_solution_outputs(nb: nbformat.NotebookNode) -> int:
-    """Remove shown solutions from the student edition; returns how many were removed."""
-    removed = 0
+def drop_solution_outputs(nb: nbformat.NotebookNode) -> None:
+    """Remove shown solutions (in place) for the student edition."""
     for cell in nb.cells:
         if cell.cell_type == "code":
-            kept = [output for output in cell.outputs if not is_solution_output(output)]
-            removed += len(cell.outputs) - len(kept)
-            cell.outputs = kept
-    return removed
+            cell.outputs = [output for output in cell.outputs if not is_solution_output(output)]
 
 
 def solutions_markdown(number: str) -> str | None:
@@ -268,10 +264,11 @@ def browser_unavailable() -> str | None:
 @contextmanager
 def chromium() -> Iterator:
     """Debian's chromium, headless, through Playwright (which cannot download its own browser offline)."""
+    reason = browser_unavailable()
+    if reason is not None:
+        raise HandoutError(f"cannot print the PDF: {reason}")
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        raise HandoutError(f"{CHROMIUM} not found: install it (apt-get install chromium) to print the PDF")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
