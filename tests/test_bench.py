@@ -268,6 +268,7 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "❌ missed by 1× (0.67× the goal)" in report
     assert "| this benchmark's own run time (set-up excluded) | 200 s | ≤ 300 s | ✅ met |" in report
     assert "the nbval kernels with OMP_NUM_THREADS=1" in report
+    assert "10.0 s in the notebooks' cells and kernels, the rest (40.0 s) pytest's start-up and collection" in report
     assert "Missing notebooks (not measured): 05_backward." in report
     assert "| 01_a | 9 | none | 10.00 | 2.00 | #4 (6.50) | 3.00 | 600.0 |" in report
     assert "constructor needs model" in report
