@@ -23,17 +23,43 @@ def _check_logits(logits: torch.Tensor) -> None:
         raise ValueError("a row of logits is all -infinity: no token is possible")
 
 
+def _scaled_logits(logits: torch.Tensor, temperature: float, top_k: int | None) -> torch.Tensor:
+    """logits / temperature, with every logit below the ``top_k``-th largest set to -inf."""
+    if temperature != 1.0:
+        logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth_largest = torch.topk(logits, int(top_k), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    return logits
+
+
 def next_token_probs(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None) -> torch.Tensor:
     """softmax(logits / temperature), keeping only the ``top_k`` largest logits. ``temperature`` must be > 0."""
     _check_options(temperature, top_k)
     if temperature == 0:
         raise ValueError("temperature 0 is greedy decoding: it has no distribution to return; use argmax")
     _check_logits(logits)
-    logits = logits / temperature
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth_largest = torch.topk(logits, int(top_k), dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
-    return F.softmax(logits, dim=-1)
+    return F.softmax(_scaled_logits(logits, temperature, top_k), dim=-1)
+
+
+def _draw(
+    logits: torch.Tensor, temperature: float, top_k: int | None, greedy: bool, generator: torch.Generator | None
+) -> torch.Tensor:
+    """sample_next without checking its options (the caller did). Bad logits still raise ValueError."""
+    if greedy or temperature == 0:
+        _check_logits(logits)
+        return torch.argmax(logits, dim=-1, keepdim=True)  # greedy: always the most likely token
+    probs = F.softmax(_scaled_logits(logits, temperature, top_k), dim=-1)  # scores -> probabilities
+    if generator is not None and generator.device != probs.device:
+        probs = probs.to(generator.device)  # draw where the generator lives, so a seed means the same on any device
+    if probs.device.type != "cpu":
+        _check_logits(logits)  # the CPU kernel below checks for itself; others may not
+    try:
+        ids = torch.multinomial(probs, num_samples=1, generator=generator)  # draw by probability
+    except RuntimeError:  # NaN/inf probabilities: say which logits caused them
+        _check_logits(logits)
+        raise
+    return ids.to(logits.device)
 
 
 def sample_next(
@@ -46,13 +72,7 @@ def sample_next(
 ) -> torch.Tensor:
     """One next token per row of ``logits`` (B, vocab) -> ids (B, 1)."""
     _check_options(temperature, top_k)
-    _check_logits(logits)
-    if greedy or temperature == 0:
-        return torch.argmax(logits, dim=-1, keepdim=True)  # greedy: always the most likely token
-    probs = next_token_probs(logits, temperature=temperature, top_k=top_k)  # scores -> probabilities
-    sample_device = generator.device if generator is not None else probs.device
-    ids = torch.multinomial(probs.to(sample_device), num_samples=1, generator=generator)  # draw by probability
-    return ids.to(logits.device)
+    return _draw(logits, temperature, top_k, greedy, generator)
 
 
 @torch.no_grad()
@@ -72,14 +92,16 @@ def generate(
     not say), so a bigram costs the same per token however long the text grows.
     """
     _check_options(temperature, top_k)
+    batch, length = idx.shape
+    out = torch.empty((batch, length + max_new_tokens), dtype=idx.dtype, device=idx.device)  # filled as we go
+    out[:, :length] = idx
     context_size = getattr(model, "context_size", None)
-    for _ in range(max_new_tokens):
-        context = idx if context_size is None else idx[:, -context_size:]  # what the model can see
-        logits, _ = model(context)  # (B, T, vocab) scores for every position
+    for t in range(length, length + max_new_tokens):
+        first = 0 if context_size is None else max(0, t - context_size)
+        logits, _ = model(out[:, first:t])  # (B, T, vocab): only what the model can see
         logits = logits[:, -1, :]  # keep the prediction after the last token
-        idx_next = sample_next(logits, temperature=temperature, top_k=top_k, greedy=greedy, generator=generator)
-        idx = torch.cat((idx, idx_next), dim=1)  # append and go again
-    return idx
+        out[:, t : t + 1] = _draw(logits, temperature, top_k, greedy, generator)  # append and go again
+    return out
 
 
 @torch.no_grad()

@@ -103,7 +103,7 @@ def train(
         loss.backward()  # 4. d loss / d every parameter
         optimizer.step()  # 5. move the parameters against the gradient
         history.train_loss.append(loss.item())
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", refresh=False)  # tqdm redraws on its own clock
     return history
 
 
