@@ -1,23 +1,24 @@
+import dataclasses
 import html
+import re
 
 import pytest
 import torch
 from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
 
 import nanogpt_lite as nl
+from nanogpt_lite.distributions import entropy
 from nanogpt_lite.plotting import setup_matplotlib
 from nanogpt_lite.widgets.sampling_explorer import (
     PICKED,
     SamplingExplorer,
+    distribution_bars,
+    distribution_html,
     explore,
-    explorer_figure,
     sampling_distribution,
     show_char,
     temperature_grid_figure,
 )
-
-PNG_MAGIC = b"\x89PNG"
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +30,6 @@ def chinese_labels():
 def model(small_data, small_tok):
     counts = nl.bigram_counts(small_data, small_tok.vocab_size)
     return nl.count_model(nl.bigram_probs(counts, smoothing=0.1))
-
-
-def bar_colours(fig: Figure) -> list[str]:
-    return [to_hex(bar.get_facecolor()) for bar in fig.axes[0].patches]
 
 
 def test_sampling_distribution_is_softmax_and_its_zero_temperature_limit():
@@ -76,20 +73,60 @@ def test_explore_rejects_bad_input(model, small_tok):
         explore(model, small_tok, "S", temperature=-1)
 
 
-def test_figure_highlights_the_drawn_character(model, small_tok):
+def test_bars_are_the_top_characters_and_the_drawn_one(model, small_tok):
     ex = explore(model, small_tok, "e", temperature=3.0, seed=11)
-    fig = explorer_figure(ex, top=5)
-    colours = bar_colours(fig)
-    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert colours.count(PICKED) == 1 and labels[colours.index(PICKED)] == show_char(ex.next_char)
-    top5 = [show_char(small_tok.itos[i]) for i in torch.argsort(ex.probs, descending=True, stable=True)[:5].tolist()]
-    assert labels[:5] == top5 and len(labels) == (5 if labels[colours.index(PICKED)] in top5 else 6)
-    assert "T=3" in fig.axes[0].get_title()
+    top5 = [small_tok.itos[i] for i in torch.argsort(ex.probs, descending=True, stable=True)[:5].tolist()]
+    bars = distribution_bars(ex, top=5)
+    assert [bar.char for bar in bars[:5]] == top5
+    assert [bar.char for bar in bars if bar.picked] == [ex.next_char]
+    assert len(bars) == (5 if ex.next_char in top5 else 6)
+    assert all(bar.prob == pytest.approx(float(ex.probs[small_tok.stoi[bar.char]])) for bar in bars)
+    rare = next(s for s in range(100) if explore(model, small_tok, "e", temperature=3.0, seed=s).next_char not in top5)
+    bars = distribution_bars(explore(model, small_tok, "e", temperature=3.0, seed=rare), top=5)
+    assert len(bars) == 6 and bars[-1].picked and not any(bar.picked for bar in bars[:5])
+
+
+def html_bars(markup: str) -> list[tuple[str, str, int]]:
+    """(label, colour, height in px) of every bar in distribution_html's markup."""
+    labels = [html.unescape(m) for m in re.findall(r'class="nl-bar-label"[^>]*>([^<]*)<', markup)]
+    fills = re.findall(r'<div style="width:22px;height:(\d+)px;background:(#[0-9a-f]{6})"', markup)
+    assert len(labels) == len(fills)
+    return [(label, colour, int(height)) for label, (height, colour) in zip(labels, fills)]
+
+
+def test_html_chart_highlights_the_drawn_character(model, small_tok):
+    ex = explore(model, small_tok, "e", temperature=3.0, seed=11)
+    markup = distribution_html(ex, top=5)
+    bars = html_bars(markup)
+    assert [label for label, _, _ in bars] == [show_char(bar.char) for bar in distribution_bars(ex, top=5)]
+    colours = [colour for _, colour, _ in bars]
+    assert colours.count(PICKED) == 1 and bars[colours.index(PICKED)][0] == show_char(ex.next_char)
+    heights = [height for _, _, height in bars]
+    assert heights[0] == max(heights) and heights[:5] == sorted(heights[:5], reverse=True)
+    assert "T=3 ·" in markup and f"熵 {float(entropy(ex.probs)):.2f} nats" in markup
+    assert f"抽中 {show_char(ex.next_char)!r}" in html.unescape(markup)
+
+
+def test_html_chart_escapes_characters_and_shows_greedy(model, small_tok):
+    ex = explore(model, small_tok, "\n", greedy=True, length=20)
+    assert "<" not in ex.chars and "&" not in ex.chars
+    chars = ["<" if c == "F" else "&" if c == "A" else c for c in ex.chars]  # as if the vocabulary had them
+    markup = distribution_html(dataclasses.replace(ex, chars=chars), top=len(chars))
+    labels = [label for label, _, _ in html_bars(markup)]
+    assert {"↵", "␣", "<", "&"} <= set(labels) and "&lt;" in markup and "&amp;" in markup
+    assert "argmax 选中" in markup and "抽中" not in markup
+    assert re.search(r"&(?!amp;|lt;|gt;|quot;|#x27;)", markup) is None  # every & in the markup is an escape
 
 
 def test_grid_figure_has_one_column_per_temperature(model, small_tok):
     fig = temperature_grid_figure(model, small_tok, "e", (0.5, 1.0, 2.0), length=80)
     assert len(fig.axes) == 6
+    for ax, t in zip(fig.axes[:3], (0.5, 1.0, 2.0)):  # each column's bars highlight the character drawn at that T
+        ex = explore(model, small_tok, "e", temperature=t, length=80)
+        colours = [to_hex(bar.get_facecolor()) for bar in ax.patches]
+        labels = [tick.get_text() for tick in ax.get_xticklabels()]
+        assert colours.count(PICKED) == 1 and labels[colours.index(PICKED)] == show_char(ex.next_char)
+        assert labels[:20] == [show_char(bar.char) for bar in distribution_bars(ex)][:20]
     titles = [ax.get_title() for ax in fig.axes[:3]]
     assert all(f"T = {t}" in title for t, title in zip(("0.5", "1", "2"), titles))
     texts = [ax.texts[0].get_text() for ax in fig.axes[3:]]
@@ -99,20 +136,20 @@ def test_grid_figure_has_one_column_per_temperature(model, small_tok):
 def test_widget_redraws_on_every_control(model, small_tok):
     w = SamplingExplorer(model, small_tok, context="e", seed=5, length=80)
     assert "nl-sampling-explorer" in w._dom_classes
-    assert bytes(w.chart.value).startswith(PNG_MAGIC)
+    assert w.chart.value == distribution_html(explore(model, small_tok, "e", seed=5, length=80))
 
     def shown_text() -> str:
         return html.unescape(w.report.value.split('<pre class="nl-sample"')[1].split(">", 1)[1].split("</pre>")[0])
 
     assert shown_text() == explore(model, small_tok, "e", seed=5, length=80).text
-    first_chart = bytes(w.chart.value)
+    first_chart = w.chart.value
 
     w.seed.value = 6
     assert shown_text() == explore(model, small_tok, "e", seed=6, length=80).text and "种子 6" in w.report.value
 
     w.temperature.value = 2.5
     assert shown_text() == explore(model, small_tok, "e", temperature=2.5, seed=6, length=80).text
-    assert bytes(w.chart.value) != first_chart
+    assert w.chart.value != first_chart and "T=2.5 ·" in w.chart.value
 
     w.top_k.value = 3
     assert shown_text() == explore(model, small_tok, "e", temperature=2.5, top_k=3, seed=6, length=80).text
@@ -124,6 +161,7 @@ def test_widget_redraws_on_every_control(model, small_tok):
     w.mode.value = "argmax"
     greedy = explore(model, small_tok, "S", greedy=True, length=80)
     assert shown_text() == greedy.text and "个重复" in w.report.value and "argmax" in w.report.value
+    assert w.chart.value == distribution_html(explore(model, small_tok, "S", temperature=2.5, top_k=3, greedy=True, length=80))
     w.seed.value = 99
     assert shown_text() == greedy.text  # argmax: the seed changes nothing
 

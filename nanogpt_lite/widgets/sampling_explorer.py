@@ -1,13 +1,13 @@
 """Sampling explorer: choose a context character, a temperature, a top-k and multinomial or argmax, and see
 the distribution the next character is drawn from (the drawn one highlighted) and ~200 characters it leads to.
 
-The view is :func:`explore` (the numbers) drawn by :func:`explorer_figure` and :func:`explorer_report`;
-:func:`temperature_grid_figure` is its static twin for the printed handout.
+The view is :func:`explore` (the numbers) drawn by :func:`distribution_html` (the bars, as HTML/CSS: rebuilding them is
+well under a millisecond, where a matplotlib PNG took ~200 ms) and :func:`explorer_report`;
+:func:`temperature_grid_figure` (matplotlib, via :func:`draw_distribution`) is its static twin for the printed handout.
 """
 from __future__ import annotations
 
 import html
-import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..distributions import entropy
-from ..plotting import label, setup_matplotlib
+from ..plotting import label
 from ..sampling import generate, next_token_probs
 from ..text_stats import TextStats, text_stats
 from ..tokenizer import CharTokenizer
@@ -101,31 +101,92 @@ def _settings(ex: Exploration) -> str:
     return f"上下文 {ex.context!r} · T={ex.temperature:g} · top-k={top_k} · {mode}"
 
 
-def draw_distribution(ax: Axes, ex: Exploration, *, top: int = 20) -> None:
-    """Bars of the ``top`` most likely next characters (plus the drawn one if it is rarer), the drawn one highlighted."""
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the explorer's chart."""
+
+    char: str
+    prob: float
+    picked: bool  # the character that was drawn (or that argmax picks)
+
+
+def distribution_bars(ex: Exploration, *, top: int = 20) -> list[Bar]:
+    """The ``top`` most likely next characters, likeliest first, plus the drawn one at the end if it is rarer."""
     order = torch.argsort(ex.probs, descending=True, stable=True).tolist()[:top]
     picked = ex.chars.index(ex.next_char)
     if picked not in order:
         order.append(picked)
-    heights = [float(ex.probs[i]) for i in order]
-    colours = [PICKED if i == picked else OTHER for i in order]
-    ax.bar(range(len(order)), heights, color=colours)
-    ax.set_xticks(range(len(order)), [show_char(ex.chars[i]) for i in order])
+    probs = ex.probs.tolist()
+    return [Bar(ex.chars[i], float(probs[i]), i == picked) for i in order]
+
+
+def _verb(ex: Exploration) -> tuple[str, str]:
+    """How the shown character was chosen, (zh, en): HTML always shows the Chinese; matplotlib needs the CJK font."""
+    return ("argmax 选中", "argmax picks") if ex.deterministic else ("抽中", "drawn")
+
+
+def _entropy(ex: Exploration) -> float:
+    return float(entropy(ex.probs))
+
+
+def draw_distribution(ax: Axes, ex: Exploration, *, top: int = 20) -> None:
+    """Bars of the ``top`` most likely next characters (plus the drawn one if it is rarer), the drawn one highlighted."""
+    bars = distribution_bars(ex, top=top)
+    heights = [bar.prob for bar in bars]
+    picked = next(i for i, bar in enumerate(bars) if bar.picked)
+    ax.bar(range(len(bars)), heights, color=[PICKED if bar.picked else OTHER for bar in bars])
+    ax.set_xticks(range(len(bars)), [show_char(bar.char) for bar in bars])
     ax.set_ylabel(label("概率", "probability"))
     ax.set_ylim(0, max(1e-9, max(heights)) * 1.15)
-    verb = label("argmax 选中", "argmax picks") if ex.deterministic else label("抽中", "drawn")
-    ax.annotate(f"{verb} {show_char(ex.next_char)!r}", (order.index(picked), heights[order.index(picked)]),
+    ax.annotate(f"{label(*_verb(ex))} {show_char(ex.next_char)!r}", (picked, heights[picked]),
                 xytext=(0, 4), textcoords="offset points", ha="center", color=PICKED, fontsize=9)
-    entropy_nats = float(entropy(ex.probs))
-    ax.set_title(label(f"{_settings(ex)} · 熵 {entropy_nats:.2f} nats",
-                       f"context {ex.context!r} · T={ex.temperature:g} · entropy {entropy_nats:.2f} nats"), fontsize=10)
+    ax.set_title(label(f"{_settings(ex)} · 熵 {_entropy(ex):.2f} nats",
+                       f"context {ex.context!r} · T={ex.temperature:g} · entropy {_entropy(ex):.2f} nats"), fontsize=10)
 
 
-def explorer_figure(ex: Exploration, *, top: int = 20) -> Figure:
-    """The explorer's chart: the distribution of the first new character, the drawn one in orange."""
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
-    draw_distribution(fig.add_subplot(), ex, top=top)
-    return fig
+BAR_AREA_PX = 150  # height of the tallest bar in the HTML chart
+
+
+def _percent(p: float) -> str:
+    """A bar's value in %, short enough to sit above a 30 px bar."""
+    return f"{100 * p:.0f}" if p >= 0.1 else f"{100 * p:.1f}"
+
+
+def distribution_html(ex: Exploration, *, top: int = 20) -> str:
+    """The explorer's chart as HTML/CSS: bars of the ``top`` most likely next characters (plus the drawn one if it is
+    rarer, after a gap), each with its probability in % on top, the drawn one in orange; a title with the settings,
+    the entropy and the drawn character. Cheap enough to rebuild on every change (no figure, no PNG)."""
+    bars = distribution_bars(ex, top=top)
+    tallest = max(max(bar.prob for bar in bars), 1e-9)
+    columns = []
+    for position, bar in enumerate(bars):
+        colour = PICKED if bar.picked else OTHER
+        shown = html.escape(show_char(bar.char))
+        height = round(BAR_AREA_PX * bar.prob / tallest)
+        rarer = position == top  # the drawn character, appended because it is not among the top ones
+        note = (f'<span class="nl-drawn" style="color:{PICKED};font-size:10px;white-space:nowrap">'
+                f"{_verb(ex)[0]}</span>" if bar.picked else "")
+        columns.append(
+            f'<div class="nl-bar{" nl-picked" if bar.picked else ""}" title="{html.escape(repr(bar.char))}: p = {bar.prob:.4f}"'
+            f' style="display:flex;flex-direction:column;align-items:center;justify-content:flex-end;width:30px;'
+            f'{"margin-left:14px;" if rarer else ""}">'
+            f"{note}"
+            f'<span style="font-size:9px;color:{PICKED if bar.picked else "#546e7a"}">{_percent(bar.prob)}</span>'
+            f'<div style="width:22px;height:{height}px;background:{colour}"></div>'
+            f'<span class="nl-bar-label" style="width:100%;text-align:center;border-top:1px solid #555;'
+            f'font-family:monospace;font-size:13px;{f"color:{PICKED};font-weight:bold" if bar.picked else ""}">{shown}</span>'
+            f"</div>"
+        )
+    title = (f"{html.escape(_settings(ex))} · 熵 {_entropy(ex):.2f} nats · "
+             f'<span style="color:{PICKED}">{html.escape(f"{_verb(ex)[0]} {show_char(ex.next_char)!r}")}</span>')
+    return (
+        '<div class="nl-distribution" style="font-family:sans-serif;padding:4px 0">'
+        f'<div class="nl-dist-title" style="font-size:13px">{title}</div>'
+        '<div style="font-size:11px;color:#546e7a">下一个字符的概率（柱上数字：%） · next-character probability (%)</div>'
+        f'<div class="nl-bars" style="display:flex;align-items:flex-end;height:{BAR_AREA_PX + 52}px;padding:0 24px">'
+        + "".join(columns)
+        + "</div></div>"
+    )
 
 
 def explorer_report(ex: Exploration) -> str:
@@ -135,12 +196,6 @@ def explorer_report(ex: Exploration) -> str:
         f'<pre class="nl-sample" style="white-space:pre-wrap;border:1px solid #ccc;padding:4px">{html.escape(ex.text)}</pre>'
         f'<div class="nl-stats">{html.escape(str(ex.stats))}</div>'
     )
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 def temperature_grid_figure(
@@ -177,7 +232,6 @@ class SamplingExplorer(widgets.VBox):
     """Controls for context, temperature, top-k, multinomial/argmax and seed; redraws the chart and the text on every change."""
 
     def __init__(self, model: nn.Module, tok: CharTokenizer, *, context: str = "e", seed: int = 1337, length: int = 200) -> None:
-        setup_matplotlib()  # the chart's labels are Chinese when the font is there
         self.model, self.tok, self.length = model, tok, length
         self.context = widgets.Dropdown(options=[(repr(c), c) for c in tok.chars], value=context, description="上下文字符")
         self.temperature = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="温度 T",
@@ -187,7 +241,7 @@ class SamplingExplorer(widgets.VBox):
                                           value="multinomial")
         self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**32 - 1, description="种子 seed",
                                            layout=widgets.Layout(width="200px"))
-        self.chart = widgets.Image(format="png")
+        self.chart = widgets.HTML()  # the bars as HTML/CSS: no figure to lay out, no PNG to encode
         self.report = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
         super().__init__([
@@ -212,5 +266,5 @@ class SamplingExplorer(widgets.VBox):
 
     def _show(self, change: object = None) -> None:
         ex = self.exploration()
-        self.chart.value = _png(explorer_figure(ex))
+        self.chart.value = distribution_html(ex)
         self.report.value = explorer_report(ex)

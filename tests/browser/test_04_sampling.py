@@ -2,8 +2,8 @@
 import pytest
 
 WIDGET = "nl-sampling-explorer"
-# children: (context, seed), (temperature, top-k), mode buttons, chart image, report, error output
-CHART = f".{WIDGET} > :nth-child(4) img, .{WIDGET} > img:nth-child(4)"
+# children: (context, seed), (temperature, top-k), mode buttons, chart (HTML bars), report, error output
+CHART = f".{WIDGET} > :nth-child(4) .nl-distribution"
 REPORT = f".{WIDGET} > :nth-child(5)"
 SAMPLE = f"{REPORT} pre.nl-sample"
 
@@ -14,8 +14,8 @@ def chapter(lab, browser):
         yield opened
 
 
-def chart_source(chapter) -> str:
-    return chapter.page.locator(CHART).first.get_attribute("src")
+def chart_html(chapter) -> str:
+    return chapter.page.locator(CHART).first.inner_html()
 
 
 def set_seed(chapter, seed: int) -> None:
@@ -27,10 +27,12 @@ def test_temperature_keys_redraw_the_chart_and_the_text(chapter):
     handle = chapter.widget(WIDGET).locator(".widget-hslider:has-text('温度') .noUi-handle")
     handle.focus()
     for step in range(1, 6):
-        before = chart_source(chapter)
+        before = chart_html(chapter)
         temperature = 1 + 0.05 * step
         chapter.measure(WIDGET, REPORT, lambda: chapter.page.keyboard.press("ArrowRight"), rf"T={temperature:g} ·")
-        assert chart_source(chapter) != before, "the chart did not change with the temperature"
+        assert chart_html(chapter) != before, "the chart did not change with the temperature"
+        assert f"T={temperature:g} ·" in chapter.text(f"{CHART} .nl-dist-title")
+        assert chapter.page.locator(f"{CHART} .nl-bar.nl-picked").count() == 1  # the drawn character, highlighted
     assert chapter.text(SAMPLE).startswith("e")  # the explorer starts from context 'e'
     chapter.screenshot(WIDGET)
 
