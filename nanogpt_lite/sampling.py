@@ -96,11 +96,40 @@ def generate(
     out = torch.empty((batch, length + max_new_tokens), dtype=idx.dtype, device=idx.device)  # filled as we go
     out[:, :length] = idx
     context_size = getattr(model, "context_size", None)
+    if context_size == 1 and max_new_tokens > 0:
+        return _generate_from_table(model, out, length, temperature, top_k, greedy, generator)
     for t in range(length, length + max_new_tokens):
         first = 0 if context_size is None else max(0, t - context_size)
         logits, _ = model(out[:, first:t])  # (B, T, vocab): only what the model can see
         logits = logits[:, -1, :]  # keep the prediction after the last token
         out[:, t : t + 1] = _draw(logits, temperature, top_k, greedy, generator)  # append and go again
+    return out
+
+
+def _generate_from_table(
+    model: nn.Module, out: torch.Tensor, length: int, temperature: float, top_k: int | None,
+    greedy: bool, generator: torch.Generator | None,
+) -> torch.Tensor:
+    """A model that sees one token has one next-token distribution per token: compute all of them once.
+
+    Row ``a`` of the table is exactly what ``model([[a]])`` gives, so the draws (and tokens) are the
+    same as calling the model every step; only the repeated work is gone.
+    """
+    vocab_size = model(out[:1, length - 1 : length])[0].shape[-1]
+    every_token = torch.arange(vocab_size, device=out.device)[:, None]
+    table = model(every_token)[0][:, -1, :]  # (vocab, vocab): the logits after each token
+    _check_logits(table)
+    if greedy or temperature == 0:
+        choice = torch.argmax(table, dim=-1)  # greedy: the most likely token after each token
+        for t in range(length, out.shape[1]):
+            out[:, t] = choice[out[:, t - 1]]
+        return out
+    probs = F.softmax(_scaled_logits(table, temperature, top_k), dim=-1)  # one distribution per token
+    if generator is not None:
+        probs = probs.to(generator.device)  # draw where the generator lives
+    for t in range(length, out.shape[1]):
+        rows = probs[out[:, t - 1].to(probs.device)]  # the distribution after each sequence's last token
+        out[:, t : t + 1] = torch.multinomial(rows, num_samples=1, generator=generator)  # draw by probability
     return out
 
 

@@ -121,16 +121,43 @@ def test_greedy_is_deterministic_and_follows_argmax(small_data, small_tok):
         assert b == table[a].argmax().item()
 
 
-def test_generate_feeds_only_the_usable_context():
+def _spy(context_size):
     seen = []
 
     class Spy(nl.BigramLanguageModel):
         def forward(self, idx, targets=None):
-            seen.append(idx.shape[1])
+            seen.append(tuple(idx.shape))
             return super().forward(idx, targets)
 
-    nl.generate(Spy(5), torch.zeros(1, 4, dtype=torch.long), 10, generator=torch.Generator().manual_seed(0))
-    assert seen == [1] * 10
+    Spy.context_size = context_size
+    torch.manual_seed(0)
+    return Spy(5), seen
+
+
+def test_a_one_token_model_is_asked_once_per_token_not_once_per_step():
+    model, seen = _spy(1)
+    nl.generate(model, torch.zeros(2, 4, dtype=torch.long), 50, generator=torch.Generator().manual_seed(0))
+    assert all(width == 1 for _, width in seen)  # never more context than the model can use
+    assert len(seen) <= 2  # one probe, then all 5 tokens at once: the cost does not grow with length
+
+
+def test_a_model_with_a_context_window_sees_at_most_that_window():
+    model, seen = _spy(3)
+    nl.generate(model, torch.zeros(1, 1, dtype=torch.long), 10, generator=torch.Generator().manual_seed(0))
+    assert [width for _, width in seen] == [1, 2] + [3] * 8
+
+
+@pytest.mark.parametrize("context_size", [1, 3, None])
+@pytest.mark.parametrize("options", [{}, {"temperature": 0.7, "top_k": 3}, {"greedy": True}])
+def test_every_generation_path_draws_the_same_tokens(context_size, options):
+    """The table shortcut (context 1), a window, and the whole sequence: same model, same seed, same text."""
+    model, _ = _spy(context_size)
+    reference, _ = _spy(None)
+    reference.load_state_dict(model.state_dict())
+    start = torch.tensor([[0], [3]])
+    ours = nl.generate(model, start, 200, generator=torch.Generator().manual_seed(9), **options)
+    theirs = nl.generate(reference, start, 200, generator=torch.Generator().manual_seed(9), **options)
+    assert torch.equal(ours, theirs)
 
 
 def test_greedy_loops_on_shakespeare(shakespeare):
