@@ -44,7 +44,7 @@ def estimate_loss(
 
 
 @torch.no_grad()
-def exact_loss(model: nn.Module, data: torch.Tensor, *, chunk: int = 65_536) -> float:
+def exact_loss(model: nn.Module, data: torch.Tensor, *, chunk: int = 8_192) -> float:
     """Mean cross-entropy of predicting every next token of ``data`` from the one before it.
 
     Exact for a bigram (it sees one token, so nothing is sampled); the whole split, in chunks.
