@@ -5,7 +5,7 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from .core import Incorrect, Problem, expect, returns_blank
+from .core import Incorrect, Problem, expect, expect_callable, returns_blank
 
 # The 65 characters of tiny Shakespeare in sorted order (tests check this against the real text).
 CHARS = "\n !$&',-.3:;?" + string.ascii_uppercase + string.ascii_lowercase
@@ -40,12 +40,8 @@ def _check_decoded(answer: Any) -> None:
     expect(answer == HAMLET, f"还不对：你给的是 {answer!r}。用 tok.decode(...) 或 itos 逐个查一遍。")
 
 
-def _check_function(answer: Any, name: str) -> None:
-    expect(callable(answer), f"把函数本身传进来（{name}，不要加括号），你给的是 {type(answer).__name__}。")
-
-
 def _check_encode(my_encode: Callable[[str], Any]) -> None:
-    _check_function(my_encode, "my_encode")
+    expect_callable(my_encode, "my_encode")
     got = my_encode("hello")
     expect(not isinstance(got, str), "返回的是字符串：encode 要把每个字符换成编号（整数）。")
     expect(isinstance(got, list), f"encode 应返回一个列表，你的函数返回 {type(got).__name__}。")
@@ -57,7 +53,7 @@ def _check_encode(my_encode: Callable[[str], Any]) -> None:
 
 
 def _check_decode(my_decode: Callable[[list[int]], Any]) -> None:
-    _check_function(my_decode, "my_decode")
+    expect_callable(my_decode, "my_decode")
     got = my_decode([46, 43, 50, 50, 53])
     expect(not isinstance(got, list), "返回的是字符列表：再用 ''.join(...) 拼成字符串。")
     expect(isinstance(got, str), f"decode 应返回一个字符串，你的函数返回 {type(got).__name__}。")
@@ -70,7 +66,7 @@ def _check_decode(my_decode: Callable[[list[int]], Any]) -> None:
 
 
 def _check_replace(encode_or_replace: Callable[[str], Any]) -> None:
-    _check_function(encode_or_replace, "encode_or_replace")
+    expect_callable(encode_or_replace, "encode_or_replace")
     expect(encode_or_replace("hello") == [STOI[c] for c in "hello"], "词表里的字符照常编码：'hello' 应是 [46, 43, 50, 50, 53]。")
     try:
         got = encode_or_replace("Act 7")

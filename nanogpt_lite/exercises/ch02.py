@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .core import Problem, expect, returns_blank
+from .core import Problem, expect, expect_callable, returns_blank
 
 CHARS = ["\n", " ", "!", "A", "a", "b", "z"]  # a small vocabulary in chapter 1's sorted order
 
@@ -32,12 +32,8 @@ def _check_rest_after_next(answer: Any) -> None:
     expect(answer == [(1, "b"), (2, "c")], f"还不对：你给的是 {answer!r}。")
 
 
-def _check_function(answer: Any, name: str) -> None:
-    expect(callable(answer), f"把函数本身传进来（{name}，不要加括号），你给的是 {type(answer).__name__}。")
-
-
 def _check_positions(positions: Callable[[str, str], Any]) -> None:
-    _check_function(positions, "positions")
+    expect_callable(positions, "positions")
     got = positions("hello", "l")
     expect(got != 2, "只找到了第一个：'hello' 里有两个 'l'，要把每个位置都收进列表。")
     expect(got != [3, 4], "位置多了 1：enumerate 默认从 0 数起，不要写 start=1。")
@@ -50,7 +46,7 @@ def _check_positions(positions: Callable[[str, str], Any]) -> None:
 
 
 def _check_build_itos(build_itos: Callable[[list[str]], Any]) -> None:
-    _check_function(build_itos, "build_itos")
+    expect_callable(build_itos, "build_itos")
     got = build_itos(list(CHARS))
     want = {i: ch for i, ch in enumerate(CHARS)}
     expect(isinstance(got, dict), f"itos 是一个字典（编号 → 字符），你的函数返回 {type(got).__name__}。")

@@ -11,7 +11,7 @@ import torch
 from ..counts import bigram_counts
 from ..data import load_text, split
 from ..tokenizer import CharTokenizer
-from .core import Incorrect, Problem, expect
+from .core import Incorrect, Problem, expect, expect_callable
 
 ROW = torch.tensor([1.5, -0.3, 2.7, 0.0, 2.1, -1.2])  # a made-up row of logits with no ties
 BATCH = torch.tensor([[0.2, 1.9, -0.7, 1.1], [3.0, 0.4, 2.2, -2.0]])  # two rows: one distribution per row
@@ -25,16 +25,12 @@ def _as_float_tensor(got: Any, what: str) -> torch.Tensor:
         raise Incorrect(f"{what} 应返回一个张量，你的函数返回 {type(got).__name__}。") from None
 
 
-def _check_function(answer: Any, name: str) -> None:
-    expect(callable(answer), f"把函数本身传进来（{name}，不要加括号），你给的是 {type(answer).__name__}。")
-
-
 def _softmax_with_temperature(logits: torch.Tensor, T: float) -> torch.Tensor:
     return torch.softmax(logits / T, dim=-1)
 
 
 def _check_softmax(fn: Callable[[torch.Tensor, float], Any]) -> None:
-    _check_function(fn, "softmax_with_temperature")
+    expect_callable(fn, "softmax_with_temperature")
     for logits, T in [(ROW, 1.0), (ROW, 0.5), (ROW, 2.0), (BATCH, 0.7)]:
         got = _as_float_tensor(fn(logits.clone(), T), "softmax_with_temperature")
         want = _softmax_with_temperature(logits.double(), T)
@@ -64,7 +60,7 @@ def _top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def _check_top_k(fn: Callable[[torch.Tensor, int], Any]) -> None:
-    _check_function(fn, "top_k_filter")
+    expect_callable(fn, "top_k_filter")
     for logits, k in [(ROW, 3), (ROW, 1), (ROW, 6), (BATCH, 2)]:
         given = logits.clone()
         got = _as_float_tensor(fn(given, k), "top_k_filter")

@@ -38,6 +38,11 @@ def expect(condition: bool, message: str) -> None:
         raise Incorrect(message)
 
 
+def expect_callable(answer: Any, name: str) -> None:
+    """The answer must be the learner's function itself, not its result."""
+    expect(callable(answer), f"把函数本身传进来（{name}，不要加括号），你给的是 {type(answer).__name__}。")
+
+
 _STYLE = {
     "correct": ("✔ 正确 Correct", "#1b7f3b"),
     "incorrect": ("✘ 还不对 Incorrect", "#b3261e"),
