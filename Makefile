@@ -3,28 +3,41 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# A local copy or mirror of tiny Shakespeare, for offline rooms: make lab DATA_FROM=/media/usb/input.txt
-DATA_FROM ?=
+TORCH_VERSION := $(shell sed -n 's/^torch==//p' requirements.lock)
+
+# PyPI's Linux torch is the CUDA build (19 more packages, a ~5 GB venv). On Linux without an NVIDIA
+# GPU take the CPU build (~1.6 GB) from PyTorch's CPU index instead. Override: TORCH_INDEX= (empty)
+# uses whatever pip finds (CI's local wheels; a GPU machine), or TORCH_INDEX=<a mirror of that index>.
+ifeq ($(shell uname -s),Linux)
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
+endif
+TORCH_INDEX ?=
 
 # Tiny models gain nothing from several BLAS threads, and on a busy 2-core machine extra threads
-# spin against each other (one chapter's training went from seconds to minutes): tests use one.
-test unit nbval execute bench handout: export OMP_NUM_THREADS = 1
+# spin against each other (one chapter's training went from seconds to minutes). The package itself
+# also picks one thread unless OMP_NUM_THREADS or NANOGPT_LITE_THREADS says otherwise.
+test unit nbval execute bench handout compat: export OMP_NUM_THREADS = 1
 
-.PHONY: setup data lab test unit nbval lock execute bench handout clean
+# JupyterLab settings for `make lab`: no news toast, no update check.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+.PHONY: setup lab test unit nbval lock execute bench handout compat clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --no-deps --index-url $(TORCH_INDEX) torch==$(TORCH_VERSION))
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $(LAB_OVERRIDES)
 	touch $@
 
-setup: $(STAMP) data
+setup: $(STAMP)
 
-data: $(STAMP)
-	$(BIN)/python -m nanogpt_lite.data fetch $(if $(DATA_FROM),--from "$(DATA_FROM)")
-
+# Trust the notebooks (widgets then render from their saved state) and open the start page.
 lab: setup
-	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/jupyter trust notebooks/*.ipynb
+	$(BIN)/jupyter lab notebooks/00_start.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
@@ -35,6 +48,18 @@ unit: setup
 
 nbval: setup
 	$(BIN)/python -m pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# A second venv with the newest versions pyproject's ranges allow (not the lock): unit tests, then
+# every notebook executed without comparing outputs. PYTHON=python3.12 make compat tries another Python.
+COMPAT := build/compat-venv
+compat:
+	rm -rf $(COMPAT) && $(PYTHON) -m venv $(COMPAT)
+	$(if $(TORCH_INDEX),$(COMPAT)/bin/python -m pip install --quiet --no-deps --index-url $(TORCH_INDEX) torch)
+	$(COMPAT)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[lab,test]"
+	$(COMPAT)/bin/python -m pip list --format=freeze > build/compat-versions.txt
+	$(COMPAT)/bin/python -m pytest tests --ignore=tests/browser --ignore=tests/test_lock.py \
+		--ignore=tests/test_handout.py -p no:cacheprovider $(PYTEST_ARGS)
+	$(COMPAT)/bin/python -m tools.execute_notebooks --check notebooks/*.ipynb
 
 # Re-execute every notebook top to bottom in a fresh kernel and save the outputs (commit the result).
 execute: setup

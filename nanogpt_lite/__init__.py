@@ -8,11 +8,13 @@
 """
 from .counts import best_smoothing, bigram_counts, bigram_probs, count_model, cross_entropy, unseen_pairs
 from .data import DataError, get_batch, load_text, split
-from .device import default_device
+from .device import configure_threads, default_device
 from .model import BigramLanguageModel
 from .sampling import generate, generate_lecture, next_token_probs, sample_next
 from .tokenizer import CharTokenizer, UnknownCharacterError
 from .training import History, estimate_loss, exact_loss, train, train_full_batch
+
+configure_threads()  # one thread unless the user chose (see device.configure_threads)
 
 __all__ = [
     "BigramLanguageModel",
@@ -24,6 +26,7 @@ __all__ = [
     "bigram_counts",
     "bigram_probs",
     "count_model",
+    "configure_threads",
     "cross_entropy",
     "default_device",
     "estimate_loss",

@@ -1,88 +1,69 @@
 import hashlib
-import os
+import lzma
 
 import pytest
 import torch
 
 import nanogpt_lite as nl
 from nanogpt_lite import data as D
-from nanogpt_lite.data.__main__ import main as cli
 
 
-@pytest.fixture
-def fake_data(tmp_path, monkeypatch):
-    """A fake tiny Shakespeare (its checksum patched in) and an empty data directory."""
-    payload = b"To be, or not to be, that is the question.\n" * 50
-    source = tmp_path / "mirror" / "input.txt"
-    source.parent.mkdir()
-    source.write_bytes(payload)
-    monkeypatch.setattr(D, "SHA256", hashlib.sha256(payload).hexdigest())
-    monkeypatch.setattr(D, "SIZE_BYTES", len(payload))
-    monkeypatch.setenv(D.DIR_ENV, str(tmp_path / "data"))
-    monkeypatch.delenv(D.URL_ENV, raising=False)
-    return source, payload
+def test_packaged_text_is_tiny_shakespeare():
+    text = nl.load_text()
+    raw = text.encode("utf-8")
+    assert len(raw) == D.SIZE_BYTES == 1_115_394
+    assert hashlib.sha256(raw).hexdigest() == D.SHA256
+    assert text.startswith("First Citizen:\nBefore we proceed any further, hear me speak.")
 
 
-def leftovers(directory):
-    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+def test_packaged_file_is_compressed_inside_the_package():
+    from importlib import resources
+
+    blob = resources.files("nanogpt_lite.data").joinpath(D.PACKAGED_FILE).read_bytes()
+    assert len(blob) < 400_000  # xz: about a third of the 1.1 MB text
+    assert D.decode_packaged(blob) == nl.load_text()
 
 
-def test_fetch_from_local_path(fake_data):
-    source, payload = fake_data
-    dest = D.fetch(source)
-    assert dest == D.data_path() and dest.read_bytes() == payload
-    assert leftovers(dest.parent) == ["input.txt"]
+def test_damaged_packaged_bytes_are_refused_with_the_fix():
+    blob = lzma.compress(b"To be, or not to be\n")
+    with pytest.raises(nl.DataError, match="校验失败.*failed its checksum.*reinstall"):
+        D.decode_packaged(blob)
+    with pytest.raises(nl.DataError, match="已损坏.*corrupt.*reinstall"):
+        D.decode_packaged(b"definitely not xz")
 
 
-def test_fetch_from_file_url_via_environment(fake_data, monkeypatch):
-    source, payload = fake_data
-    monkeypatch.setenv(D.URL_ENV, source.as_uri())
-    assert D.load_text() == payload.decode()  # first use fetches
+def test_missing_packaged_file_is_named(monkeypatch):
+    monkeypatch.setattr(D, "PACKAGED_FILE", "nowhere.txt.xz")
+    D._packaged_text.cache_clear()
+    try:
+        with pytest.raises(nl.DataError, match="nowhere.txt.xz"):
+            D.load_text()
+    finally:
+        monkeypatch.undo()
+        D._packaged_text.cache_clear()
 
 
-def test_checksum_mismatch_leaves_nothing(fake_data, tmp_path):
-    bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"not shakespeare")
-    with pytest.raises(nl.DataError, match=r"sha256 is [0-9a-f]{64}, expected") as err:
-        D.fetch(bad)
-    assert "not saved" in str(err.value)
-    assert leftovers(D.data_path().parent) == []
+def test_own_text_file_is_read_as_utf8(tmp_path):
+    own = tmp_path / "诗.txt"
+    own.write_text("床前明月光\n疑是地上霜\n", encoding="utf-8")
+    assert nl.load_text(own) == "床前明月光\n疑是地上霜\n"
 
 
-def test_offline_error_names_three_ways(fake_data, monkeypatch):
-    monkeypatch.setenv(D.URL_ENV, "http://127.0.0.1:9/input.txt")  # nothing listens on the discard port
-    with pytest.raises(nl.DataError) as err:
-        D.load_text()
-    message = str(err.value)
-    assert "Could not download" in message
-    assert "nanogpt_lite.data fetch" in message and D.URL_ENV in message and "--from" in message
-    assert leftovers(D.data_path().parent) == []
-
-
-def test_missing_local_copy_is_named(fake_data, tmp_path):
-    with pytest.raises(nl.DataError, match="No file at .*nowhere.txt"):
-        D.fetch(tmp_path / "nowhere.txt")
-
-
-def test_truncated_cache_is_refused(fake_data):
-    source, payload = fake_data
-    D.fetch(source)
-    D.data_path().write_bytes(payload[:100])
-    with pytest.raises(nl.DataError, match="corrupt or truncated"):
-        D.load_text()
-
-
-def test_cli_fetch_then_reports_in_place(fake_data, capsys):
-    source, _ = fake_data
-    assert cli(["fetch", "--from", str(source)]) == 0
-    assert "sha256 verified" in capsys.readouterr().out
-    assert cli(["fetch"]) == 0
-    assert "in place and verified" in capsys.readouterr().out
-
-
-def test_cli_reports_errors_with_exit_status(fake_data, tmp_path, capsys):
-    assert cli(["fetch", "--from", str(tmp_path / "missing.txt")]) == 1
-    assert "No file at" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p, "找不到文件.*no such file"),
+        (lambda p: (p.mkdir(), p)[1], "是文件夹.*is a folder"),
+        (lambda p: (p.write_bytes("你好".encode("gbk")), p)[1], "不是 UTF-8.*not UTF-8.*UTF-8"),
+        (lambda p: (p.write_bytes(b""), p)[1], "空文件.*is empty"),
+    ],
+    ids=["missing", "folder", "gbk", "empty"],
+)
+def test_own_text_file_errors_name_the_culprit_and_the_fix(tmp_path, make, message):
+    target = make(tmp_path / "mine.txt")
+    with pytest.raises(nl.DataError, match=message) as err:
+        nl.load_text(target)
+    assert str(target) in str(err.value)
 
 
 def test_split_is_ninety_ten():
@@ -113,8 +94,6 @@ def test_get_batch_rejects_too_short_data():
         nl.get_batch(torch.arange(8), 2, 8, generator=torch.Generator())
 
 
-def test_real_file_is_verified(shakespeare):
-    text, *_ = shakespeare
-    assert len(text.encode()) == 1_115_394
-    assert D.sha256_of(D.data_path()) == D.SHA256
-    assert os.path.basename(D.data_path()) == "input.txt"
+def test_real_text_splits_as_nanogpt(shakespeare):
+    text, tok, train, val = shakespeare
+    assert len(train) + len(val) == len(text) and len(train) == int(0.9 * len(text))

@@ -15,3 +15,23 @@ def test_consecutive_chunks_of_one_stream_are_joined():
     assert [(o["output_type"], o.get("text")) for o in merged] == [
         ("stream", "ab\n"), ("stream", "warn\n"), ("display_data", None), ("stream", "c\n"),
     ]
+
+
+def test_check_mode_runs_without_saving_and_fails_on_an_error(tmp_path):
+    import nbformat
+    import pytest
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from tools.execute_notebooks import execute
+
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("print(6 * 7)")]), good)
+    nbformat.write(new_notebook(cells=[new_code_cell("1 / 0")]), bad)
+    before = good.read_bytes()
+    execute(good, save=False)
+    assert good.read_bytes() == before
+    execute(good)
+    assert "42" in good.read_text(encoding="utf-8")
+    with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
+        execute(bad, save=False)

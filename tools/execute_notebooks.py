@@ -1,6 +1,7 @@
 """Execute notebooks top to bottom in a fresh kernel and save their outputs, as nbval will re-run them.
 
-    python -m tools.execute_notebooks notebooks/*.ipynb
+    python -m tools.execute_notebooks notebooks/*.ipynb           # run and save the outputs
+    python -m tools.execute_notebooks --check notebooks/*.ipynb   # run only: fail on an error, save nothing
 """
 from __future__ import annotations
 
@@ -26,21 +27,23 @@ def merge_streams(outputs: list[dict]) -> list[dict]:
     return merged
 
 
-def execute(path: Path) -> None:
+def execute(path: Path, save: bool = True) -> None:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
-    nbformat.write(nb, path)
+    if save:
+        nbformat.write(nb, path)
 
 
-def main(paths: list[str]) -> int:
+def main(args: list[str]) -> int:
+    save = "--check" not in args
     isolate(Path(tempfile.mkdtemp(prefix="nanogpt-exec-")))
-    for name in paths:
-        print(f"executing {name}", flush=True)
-        execute(Path(name))
+    for name in (a for a in args if a != "--check"):
+        print(f"{'executing' if save else 'checking'} {name}", flush=True)
+        execute(Path(name), save=save)
     return 0
 
 

@@ -1,135 +1,95 @@
-"""Tiny Shakespeare: download (or copy) once, verify, load; split and batch as nanoGPT does.
+"""Tiny Shakespeare, shipped inside the package (xz-compressed); split and batch as nanoGPT does.
 
-Command line::
-
-    python -m nanogpt_lite.data fetch                 # from the canonical URL (or $NANOGPT_LITE_DATA_URL)
-    python -m nanogpt_lite.data fetch --from PATH_OR_URL   # from a local copy or a mirror
+``load_text()`` needs no network, no environment variable and no set-up step: the text is
+decompressed from the package and checked against its sha256 on every first load.
+``load_text(path)`` reads a learner's own UTF-8 text file instead.
 """
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
-import tempfile
-import urllib.request
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
-CANONICAL_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 SIZE_BYTES = 1_115_394
-URL_ENV = "NANOGPT_LITE_DATA_URL"
-DIR_ENV = "NANOGPT_LITE_DATA_DIR"
+PACKAGED_FILE = "tinyshakespeare.txt.xz"
 
 
 class DataError(RuntimeError):
-    """The data file is missing, unreachable or corrupt."""
+    """The packaged data is damaged, or a learner's text file cannot be used."""
 
 
-def data_dir() -> Path:
-    """Where the data lives: $NANOGPT_LITE_DATA_DIR, else the repository's ``data/``, else a user cache."""
-    if os.environ.get(DIR_ENV):
-        return Path(os.environ[DIR_ENV]).expanduser()
-    repo_data = Path(__file__).resolve().parents[2] / "data"
-    if repo_data.is_dir():
-        return repo_data
-    return Path.home() / ".cache" / "nanogpt_lite"
-
-
-def data_path() -> Path:
-    """The path of tiny Shakespeare's ``input.txt`` (it may not exist yet)."""
-    return data_dir() / "tinyshakespeare" / "input.txt"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _how_to_get_it(dest: Path) -> str:
+def _reinstall_hint() -> str:
     return (
-        f"Tiny Shakespeare is not at {dest} and could not be fetched. Three ways to get it:\n"
-        f"  1. online:  python -m nanogpt_lite.data fetch   (downloads {CANONICAL_URL})\n"
-        f"  2. a mirror: set {URL_ENV}=https://your.mirror/input.txt (or file:///path/input.txt), then fetch\n"
-        f"  3. offline: python -m nanogpt_lite.data fetch --from /path/to/input.txt   (a USB stick, a shared drive)\n"
-        f"The file is {SIZE_BYTES:,} bytes with sha256 {SHA256}."
+        "请重新安装本项目 / reinstall the project: pip install --no-deps --force-reinstall -e .  "
+        "(在仓库根目录 / in the repository root)"
     )
 
 
-def _copy_stream(src, dst, total: int | None, label: str) -> None:
-    with tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False) as bar:
-        for block in iter(lambda: src.read(1 << 16), b""):
-            dst.write(block)
-            bar.update(len(block))
-
-
-def fetch(source: str | os.PathLike | None = None, dest: Path | None = None) -> Path:
-    """Install the data file at ``dest`` from a URL or local path, verifying its sha256.
-
-    ``source`` defaults to $NANOGPT_LITE_DATA_URL, else the canonical URL. The bytes go to a
-    temporary file next to ``dest``; only a file with the right checksum is renamed into place,
-    so a failed or corrupt fetch leaves nothing behind.
-    """
-    dest = Path(dest) if dest is not None else data_path()
-    source = str(source) if source is not None else os.environ.get(URL_ENV) or CANONICAL_URL
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".input.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+def decode_packaged(compressed: bytes) -> str:
+    """Decompress the packaged bytes and return the text, refusing anything but tiny Shakespeare."""
     try:
-        with os.fdopen(fd, "wb") as out:
-            if "://" in source:
-                try:
-                    with urllib.request.urlopen(source, timeout=30) as response:
-                        total = response.headers.get("Content-Length")
-                        _copy_stream(response, out, int(total) if total else None, "tinyshakespeare")
-                except OSError as exc:  # URLError, HTTPError and timeouts are all OSErrors
-                    raise DataError(f"Could not download {source}: {exc}\n\n" + _how_to_get_it(dest)) from exc
-            else:
-                path = Path(source).expanduser()
-                if not path.is_file():
-                    raise DataError(f"No file at {path}.\n\n" + _how_to_get_it(dest))
-                with open(path, "rb") as src:
-                    _copy_stream(src, out, path.stat().st_size, "tinyshakespeare")
-        got = sha256_of(tmp)
-        if got != SHA256:
-            raise DataError(
-                f"{source} is not tiny Shakespeare: its sha256 is {got}, expected {SHA256} "
-                f"({tmp.stat().st_size:,} bytes, expected {SIZE_BYTES:,}). "
-                "It was not saved; fetch a clean copy."
-            )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+        raw = lzma.decompress(compressed)
+    except lzma.LZMAError as exc:
+        raise DataError(
+            f"包内的数据文件已损坏，无法解压 / the packaged data file is corrupt and cannot be "
+            f"decompressed ({exc}). {_reinstall_hint()}"
+        ) from exc
+    got = hashlib.sha256(raw).hexdigest()
+    if got != SHA256:
+        raise DataError(
+            f"包内的数据校验失败 / the packaged data failed its checksum: sha256 {got} "
+            f"({len(raw):,} 字节 / bytes), 应为 / expected {SHA256} ({SIZE_BYTES:,}). {_reinstall_hint()}"
+        )
+    return raw.decode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _packaged_text() -> str:
+    source = resources.files(__package__).joinpath(PACKAGED_FILE)
+    try:
+        compressed = source.read_bytes()
+    except FileNotFoundError as exc:
+        raise DataError(
+            f"包里缺少数据文件 {PACKAGED_FILE} / the package lacks its data file {PACKAGED_FILE}. "
+            + _reinstall_hint()
+        ) from exc
+    return decode_packaged(compressed)
+
+
+def _read_own_file(path: str | os.PathLike) -> str:
+    target = Path(path).expanduser()
+    if not target.exists():
+        raise DataError(f"找不到文件 / no such file: {target}。请检查路径 / check the path.")
+    if target.is_dir():
+        raise DataError(f"{target} 是文件夹，不是文本文件 / {target} is a folder, not a text file.")
+    try:
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{target} 不是 UTF-8 编码的文本 / is not UTF-8 text (第 {exc.start} 个字节 / at byte "
+            f"{exc.start}). 请用 UTF-8 另存一份 / save it again as UTF-8 "
+            "(记事本 / Notepad: 另存为 → 编码 UTF-8 / Save As → Encoding UTF-8)."
+        ) from exc
+    if not text:
+        raise DataError(f"{target} 是空文件 / is empty: 至少需要几千个字符 / it needs some text to learn from.")
+    return text
 
 
 def load_text(path: str | os.PathLike | None = None) -> str:
-    """Return tiny Shakespeare as one string, fetching it on first use.
-
-    A file already in place is checked by size (cheap) and, if the size is wrong, refused as corrupt.
-    """
-    target = Path(path) if path is not None else data_path()
-    if not target.exists():
-        if path is not None:
-            raise DataError(f"No file at {target}.")
-        fetch(dest=target)
-    size = target.stat().st_size
-    if path is None and size != SIZE_BYTES:
-        raise DataError(
-            f"{target} is {size:,} bytes, expected {SIZE_BYTES:,}: the file is corrupt or truncated. "
-            f"Delete it and run: python -m nanogpt_lite.data fetch"
-        )
-    return target.read_text(encoding="utf-8")
+    """Tiny Shakespeare as one string (from inside the package), or the UTF-8 text file at ``path``."""
+    return _packaged_text() if path is None else _read_own_file(path)
 
 
 def split(data: torch.Tensor, train_fraction: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
     """First ``train_fraction`` of the tokens for training, the rest for validation (as nanoGPT)."""
     if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+        raise ValueError(f"train_fraction 必须在 0 和 1 之间 / must be between 0 and 1, got {train_fraction}")
     n = int(train_fraction * len(data))
     return data[:n], data[n:]
 
@@ -139,7 +99,10 @@ def get_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` random windows of ``block_size`` tokens, and the same windows shifted by one."""
     if len(data) <= block_size:
-        raise ValueError(f"data has {len(data)} tokens, need more than block_size={block_size}")
+        raise ValueError(
+            f"数据只有 {len(data)} 个 token，需要多于 block_size={block_size} 个 / "
+            f"data has {len(data)} tokens, need more than block_size={block_size}"
+        )
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
     offsets = starts[:, None] + torch.arange(block_size)  # (batch_size, block_size) positions
     return data[offsets], data[offsets + 1]
