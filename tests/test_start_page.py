@@ -36,3 +36,26 @@ def test_make_lab_trusts_the_notebooks_and_opens_the_start_page():
     trust = dry.index("jupyter trust notebooks/*.ipynb")
     assert trust < dry.index("jupyter lab notebooks/00_start.ipynb")
     assert "overrides.json" in dry and '"fetchNews": "false"' in dry  # no news toast
+
+
+def _dry_setup(*overrides: str) -> str:
+    return subprocess.run(["make", "-n", "-W", "requirements.lock", "setup", *overrides], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_linux_without_a_gpu_gets_the_cpu_torch_first():
+    import platform
+    import shutil
+
+    import pytest
+
+    if platform.system() != "Linux" or shutil.which("nvidia-smi"):
+        pytest.skip("the CPU index is the default only on Linux without nvidia-smi")
+    dry = _dry_setup()
+    cpu = dry.index("--no-deps --index-url https://download.pytorch.org/whl/cpu torch==2.13.0")
+    assert cpu < dry.index("-r requirements.lock")
+
+
+def test_torch_index_can_be_turned_off_or_pointed_at_a_mirror():
+    assert "index-url" not in _dry_setup("TORCH_INDEX=")
+    assert "--index-url https://mirror.example/cpu torch==2.13.0" in _dry_setup("TORCH_INDEX=https://mirror.example/cpu")
