@@ -20,6 +20,8 @@ test unit nbval execute bench handout compat: export OMP_NUM_THREADS = 1
 
 # JupyterLab settings for `make lab`: no news toast, no update check.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+# Every kernel of the venv loads nanogpt_lite.ipython: a NameError also says "run the cells above".
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
 
 .PHONY: setup lab test unit nbval lock execute bench handout compat clean
 
@@ -30,6 +32,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	mkdir -p $(dir $(LAB_OVERRIDES))
 	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $(LAB_OVERRIDES)
+	mkdir -p $(dir $(KERNEL_CONFIG))
+	printf '%s\n' '{"InteractiveShellApp": {"extensions": ["nanogpt_lite.ipython"]}}' > $(KERNEL_CONFIG)
 	touch $@
 
 setup: $(STAMP)

@@ -36,6 +36,7 @@ def test_make_lab_trusts_the_notebooks_and_opens_the_start_page():
     trust = dry.index("jupyter trust notebooks/*.ipynb")
     assert trust < dry.index("jupyter lab notebooks/00_start.ipynb")
     assert "overrides.json" in dry and '"fetchNews": "false"' in dry  # no news toast
+    assert '"extensions": ["nanogpt_lite.ipython"]' in dry and "etc/ipython/ipython_kernel_config.json" in dry
 
 
 def _dry_setup(*overrides: str) -> str:
