@@ -6,6 +6,15 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_dry(*args: str) -> str:
+    """``make -n ARGS`` as on a fresh shell: no TORCH_INDEX or variables from a calling make."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in {"TORCH_INDEX", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    return subprocess.run(["make", "-n", "-W", "requirements.lock", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True).stdout
 START = ROOT / "notebooks" / "00_start.ipynb"
 
 
@@ -31,8 +40,7 @@ def test_start_page_has_no_code_to_go_stale():
 
 
 def test_make_lab_trusts_the_notebooks_and_opens_the_start_page():
-    dry = subprocess.run(["make", "-n", "-W", "requirements.lock", "lab", "TORCH_INDEX="], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    dry = make_dry("lab", "TORCH_INDEX=")
     trust = dry.index("jupyter trust notebooks/*.ipynb")
     assert trust < dry.index("jupyter lab notebooks/00_start.ipynb")
     assert "overrides.json" in dry and '"fetchNews": "false"' in dry  # no news toast
@@ -40,8 +48,7 @@ def test_make_lab_trusts_the_notebooks_and_opens_the_start_page():
 
 
 def _dry_setup(*overrides: str) -> str:
-    return subprocess.run(["make", "-n", "-W", "requirements.lock", "setup", *overrides], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout
+    return make_dry("setup", *overrides)
 
 
 def test_linux_without_a_gpu_gets_the_cpu_torch_first():
