@@ -134,7 +134,7 @@ def test_vmhwm_from_status_text():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux only")
 def test_vmhwm_of_this_process_is_at_least_its_rss():
-    with open("/proc/self/status") as status:
+    with open("/proc/self/status", encoding="utf-8") as status:
         peak = bench.vmhwm_mib(status.read())
     assert peak >= psutil.Process().memory_info().rss / bench.MIB - 1
 

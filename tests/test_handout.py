@@ -163,7 +163,8 @@ def test_long_code_lines_wrap_in_print(browser, tmp_path):
     ])
     path = tmp_path / "09_long.ipynb"
     nbformat.write(nb, path)
-    (tmp_path / "09_long.html").write_text(handout.chapter_html(handout.find_chapters([path])[0], False, ""))
+    page_html = handout.chapter_html(handout.find_chapters([path])[0], False, "")
+    (tmp_path / "09_long.html").write_text(page_html, encoding="utf-8")
     page = browser.new_page(viewport={"width": A4_PRINT_WIDTH_PX, "height": 1000})
     page.emulate_media(media="print")
     page.goto((tmp_path / "09_long.html").as_uri())

@@ -308,7 +308,7 @@ def _kernel_peaks(process: subprocess.Popen, poll_s: float = 0.1) -> list[float]
             for child in parent.children(recursive=True):
                 with contextlib.suppress(psutil.Error, OSError):
                     if any("ipykernel" in part for part in child.cmdline()):
-                        peak = vmhwm_mib(Path(f"/proc/{child.pid}/status").read_text())
+                        peak = vmhwm_mib(Path(f"/proc/{child.pid}/status").read_text(encoding="utf-8"))
                         if peak is None:  # not Linux: the current RSS, polled
                             peak = child.memory_info().rss / MIB
                         peaks[child.pid] = max(peaks.get(child.pid, 0.0), peak)
@@ -321,12 +321,12 @@ def run_series(notebooks: list[str], workdir: Path) -> SeriesRun:
     junit, log = workdir / "nbval.xml", workdir / "nbval.log"
     command = [sys.executable, "-m", "pytest", *notebooks, *NBVAL_ARGS, "-q", f"--junitxml={junit}"]
     start = time.perf_counter()
-    with open(log, "w") as out:
+    with open(log, "wb") as out:  # the child writes its own bytes
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         peaks = _kernel_peaks(process)
     wall = time.perf_counter() - start
-    lines = log.read_text().strip().splitlines()
-    cells = parse_junit(junit.read_text()) if junit.exists() else {}
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    cells = parse_junit(junit.read_text(encoding="utf-8")) if junit.exists() else {}
     return SeriesRun(wall, process.returncode, lines[-1] if lines else "", cells, peaks)
 
 
@@ -351,7 +351,7 @@ def measure_series(repeats: int, budget_s: float) -> dict[str, Any]:
     result["summaries"] = [run.summary for run in runs]
     per_notebook = {}
     for index, notebook in enumerate(notebooks):
-        committed = json.loads((ROOT / notebook).read_text())
+        committed = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
         first = first_output_cell(committed)
         cell_lists = [run.cells.get(junit_classname(notebook), []) for run in runs]
         complete = [cells for cells in cell_lists if cells]
@@ -652,7 +652,7 @@ def read_browser_latency(path: Path) -> dict[str, Any] | None:
     """The browser suite's input-to-update latencies (build/browser-latency.json), if it has run."""
     if not path.exists():
         return None
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     return {"file": str(path.relative_to(ROOT)), "modified": dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds"),
             "widgets": data}
 
@@ -684,11 +684,11 @@ def measure_startup(repeats: int) -> dict[str, float]:
 def _machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
                    if line.startswith("model name"))
     memory = None
     with contextlib.suppress(OSError, StopIteration):
-        memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+        memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
                           if line.startswith("MemTotal"))) / MIB
     git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
     commit = git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if git("status", "--porcelain", "--", "nanogpt_lite", "notebooks") else "")
@@ -904,7 +904,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = build_figures(results)
     results["figures"] = [figure.to_json() for figure in figures]
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     print(render(results, figures))
     return 0
 

@@ -117,9 +117,12 @@ def chapter_title(nb: nbformat.NotebookNode, path: Path) -> str:
     raise HandoutError(f"{path}: no '# 第 N 章 · 标题' heading in any markdown cell")
 
 
+START_PAGE = "00_start"  # notebooks/00_start.ipynb: the start page `make lab` opens, not a chapter
+
+
 def find_chapters(paths: list[Path] | None = None) -> list[Chapter]:
     """The chapters to print: ``paths``, or every ``notebooks/NN_*.ipynb`` in order."""
-    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if paths is None else paths
+    paths = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if p.stem != START_PAGE) if paths is None else paths
     if not paths:
         raise HandoutError(f"no chapter notebooks (NN_name.ipynb) in {NOTEBOOKS}")
     chapters = []
