@@ -54,8 +54,3 @@ def figure_label(zh: str, en: str) -> str:
     """
     return zh if has_cjk_font() else en
 
-
-# Transitional names, still imported by nanogpt_lite/widgets/ and chapters 4-5: remove once they use
-# figure_label and cjk_font().
-label = figure_label
-CJK_FONT = CJK_FONTS[0]

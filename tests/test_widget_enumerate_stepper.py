@@ -84,6 +84,23 @@ def test_widget_follows_the_text_and_the_unique_box():
     assert w.step.max == 0 and "空序列" in shown(w.view.value)
 
 
+def test_start_refuses_what_is_not_an_integer_and_keeps_the_last_good_one():
+    w = EnumerateStepper("hello", start=3)
+    w.step.value = 1
+    view = w.view.value
+    w.start.text.value = "2.5"  # IntText would have read 25
+    assert w.start.value == 3 and w.start.text.value == "2.5" and w.view.value == view
+    assert html.escape("start 必须是整数 / start must be an integer: got '2.5'") in w.start.note.value
+    w.start.text.value = "-2"
+    assert w.start.note.value == "" and "(-2, 'h')" in shown(w.view.value)
+
+
+def test_controls_wrap_instead_of_being_clipped():
+    w = EnumerateStepper()
+    assert all(row.layout.flex_flow == "row wrap" for row in w.children[:2])
+    assert w.unique.layout.width == "auto" and not w.unique.indent
+
+
 def test_errors_in_the_callback_are_not_swallowed(monkeypatch):
     w = EnumerateStepper("hello")
 

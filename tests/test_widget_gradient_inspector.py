@@ -3,7 +3,13 @@ import re
 import pytest
 
 from nanogpt_lite.grad_steps import LinearStepper
-from nanogpt_lite.widgets.gradient_inspector import GradientInspector, describe_action, loss_sparkline, render_state
+from nanogpt_lite.widgets.gradient_inspector import (
+    GradientInspector,
+    describe_action,
+    loss_sparkline,
+    lr_message,
+    render_state,
+)
 
 
 def grads_shown(widget):
@@ -100,6 +106,22 @@ def test_the_lr_slider_sets_the_step_size():
     assert moved == pytest.approx([-0.05 * g for g in state.weight_grad], rel=1e-5)
 
 
+def test_lr_message_reports_only_a_change_the_learner_can_see():
+    assert lr_message(0.01, 0.05) == "学习率改成了 0.050（下一次 step 生效）。"
+    assert lr_message(0.01, 0.010000000000000002) is None  # the browser slider snapping 0.01 to its step grid
+    assert lr_message(0.05, 0.05) is None
+
+
+def test_opening_reports_no_change_even_when_the_slider_snaps_the_value():
+    w = GradientInspector()
+    start = w.view.value
+    assert "点一个按钮开始" in start and "学习率改成了" not in start
+    w.lr.value = 0.010000000000000002  # what the browser sends back when it first draws the slider
+    assert w.view.value == start and w.stepper.lr == pytest.approx(0.01)
+    w.lr.value = 0.011
+    assert "学习率改成了 0.011" in w.view.value and w.out.outputs == ()
+
+
 def test_reset_goes_back_to_the_start_with_the_current_lr():
     w = GradientInspector()
     start = w.view.value
@@ -113,7 +135,7 @@ def test_reset_goes_back_to_the_start_with_the_current_lr():
 def test_pure_renderers():
     s = LinearStepper()
     assert loss_sparkline([]) == ""
-    assert loss_sparkline([3.0, 2.0, 1.0]).count(",") == 3
+    assert re.search(r'points="([^"]*)"', loss_sparkline([3.0, 2.0, 1.0])).group(1).count(",") == 3
     s.forward()
     before = s.state()
     with pytest.raises(ValueError, match="unknown action"):

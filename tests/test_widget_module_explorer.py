@@ -31,6 +31,13 @@ def test_attach_view_shows_the_code_and_the_measured_row():
         attach_view("Buffer")
 
 
+def test_trees_and_tables_scroll_sideways_with_headers_on_one_line():
+    for view in (model_view("bigram"), attach_view("buffer")):
+        assert view.count('<div class="nl-scroll">') == 2 and view.index('<div class="nl-scroll">') == 0
+    style = ModuleExplorer().children[0].value
+    assert ".nl-scroll { overflow-x: auto; }" in style and "white-space: nowrap" in style
+
+
 def test_widget_recomputes_on_change():
     w = ModuleExplorer()
     assert "nl-module-explorer" in w._dom_classes

@@ -88,8 +88,8 @@ def test_bars_are_the_top_characters_and_the_drawn_one(model, small_tok):
 
 def html_bars(markup: str) -> list[tuple[str, str, int]]:
     """(label, colour, height in px) of every bar in distribution_html's markup."""
-    labels = [html.unescape(m) for m in re.findall(r'class="nl-bar-label"[^>]*>([^<]*)<', markup)]
-    fills = re.findall(r'<div style="width:22px;height:(\d+)px;background:(#[0-9a-f]{6})"', markup)
+    labels = [html.unescape(m) for m in re.findall(r'class="nl-bar-label[^"]*"[^>]*>([^<]*)<', markup)]
+    fills = re.findall(r'<div class="nl-fill" style="width:22px;height:(\d+)px;background:(#[0-9a-f]{6})"', markup)
     assert len(labels) == len(fills)
     return [(label, colour, int(height)) for label, (height, colour) in zip(labels, fills)]
 
@@ -105,6 +105,16 @@ def test_html_chart_highlights_the_drawn_character(model, small_tok):
     assert heights[0] == max(heights) and heights[:5] == sorted(heights[:5], reverse=True)
     assert "T=3 ·" in markup and f"熵 {float(entropy(ex.probs)):.2f} nats" in markup
     assert f"抽中 {show_char(ex.next_char)!r}" in html.unescape(markup)
+
+
+def test_html_chart_marks_the_drawn_bar_in_its_own_top_slot(model, small_tok):
+    ex = explore(model, small_tok, "e", greedy=True, length=20)  # argmax: the drawn bar is also the tallest
+    markup = distribution_html(ex, top=5)
+    picked = re.findall(r'<div class="nl-bar nl-picked"[^>]*>(.*?)</div></div>', markup)
+    assert len(picked) == 1 and picked[0].startswith('<span class="nl-drawn nl-mark">选中</span><span class="nl-percent">')
+    assert markup.count('class="nl-drawn') == 1 and "margin-bottom:auto" in markup  # the note rides at the column's top
+    assert re.search(r'class="nl-bar-label nl-mark">' + re.escape(show_char(ex.next_char)) + "<", markup)
+    assert '<div class="nl-scroll"><div class="nl-bars">' in markup  # a narrow notebook scrolls the bars sideways
 
 
 def test_html_chart_escapes_characters_and_shows_greedy(model, small_tok):
@@ -146,6 +156,7 @@ def test_widget_redraws_on_every_control(model, small_tok):
 
     w.seed.value = 6
     assert shown_text() == explore(model, small_tok, "e", seed=6, length=80).text and "种子 6" in w.report.value
+    assert w.seed.text.value == "6"
 
     w.temperature.value = 2.5
     assert shown_text() == explore(model, small_tok, "e", temperature=2.5, seed=6, length=80).text
@@ -169,3 +180,16 @@ def test_widget_redraws_on_every_control(model, small_tok):
     w.top_k.value = small_tok.vocab_size
     w.temperature.value = 0.0  # T = 0 is greedy, not a division by zero
     assert shown_text() == greedy.text and w.out.outputs == ()
+
+
+def test_a_bad_seed_is_refused_visibly_and_the_last_good_one_kept(model, small_tok):
+    w = SamplingExplorer(model, small_tok, context="e", seed=5, length=40)
+    report = w.report.value
+    for typed, why in (("-5", "seed 必须在 0 到 4294967295 之间 / seed must be between 0 and 4294967295: got -5"),
+                       ("1.5", "seed 必须是整数 / seed must be an integer: got '1.5'")):
+        w.seed.text.value = typed
+        assert w.seed.value == 5 and w.seed.text.value == typed  # nothing silently changed
+        assert w.report.value == report and html.escape(why) in w.seed.note.value
+    w.seed.text.value = "8"
+    assert w.seed.value == 8 and w.seed.note.value == "" and "种子 8" in w.report.value
+    assert w.mode.style.button_width == "auto"  # "multinomial 随机采样" is never cut short

@@ -11,19 +11,23 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..enumeration import Step, build_steps
-from ..plotting import label
+from ..plotting import figure_label
+from .inputs import CHIP_INK, IntField
 
 NEWEST = "#ffb74d"  # the entry the current step added
 REPLACED = "#ef9a9a"  # an entry the current step overwrote
-CSS = """<style>
-.nl-enumerate-view .nl-chip {display:inline-block; margin:2px; padding:1px 5px; border:1px solid #bbb;
-  border-radius:4px; font-family:monospace; text-align:center}
-.nl-enumerate-view .nl-done {background:#e8f5e9}
-.nl-enumerate-view .nl-current {background:%s; border-color:#e65100; font-weight:bold}
-.nl-enumerate-view .nl-newest {background:%s; font-weight:bold}
-.nl-enumerate-view .nl-replaced {background:%s}
-.nl-enumerate-view .nl-dict {font-family:monospace; white-space:pre-wrap}
-</style>""" % (NEWEST, NEWEST, REPLACED)
+DONE = "#e8f5e9"  # an item enumerate has already yielded
+# Every coloured box names its text colour too (the page's text may be white: JupyterLab Dark); uncoloured ones
+# take the theme's.
+CSS = f"""<style>
+.nl-enumerate-view .nl-chip {{display:inline-block; margin:2px; padding:1px 5px; border:1px solid var(--jp-border-color1, #bbb);
+  border-radius:4px; font-family:monospace; text-align:center}}
+.nl-enumerate-view .nl-done {{background:{DONE}; color:{CHIP_INK}}}
+.nl-enumerate-view .nl-current {{background:{NEWEST}; color:{CHIP_INK}; border-color:#e65100; font-weight:bold}}
+.nl-enumerate-view .nl-newest {{background:{NEWEST}; color:{CHIP_INK}; font-weight:bold}}
+.nl-enumerate-view .nl-replaced {{background:{REPLACED}; color:{CHIP_INK}; padding:2px 4px}}
+.nl-enumerate-view .nl-dict {{font-family:monospace; white-space:pre-wrap; overflow-wrap:anywhere}}
+</style>"""
 
 
 def sequence_of(text: str, unique: bool) -> list[str]:
@@ -85,17 +89,18 @@ class EnumerateStepper(widgets.VBox):
 
     def __init__(self, text: str = "hello", start: int = 0, unique: bool = False, interval_ms: int = 900) -> None:
         self.text = widgets.Text(value=text, description="序列 text")
-        self.unique = widgets.Checkbox(value=unique, description="先 sorted(set(text))（第 1 章的做法）",
-                                       indent=False, style={"description_width": "initial"})
-        self.start = widgets.IntText(value=start, description="start=", layout=widgets.Layout(width="160px"))
+        self.unique = widgets.Checkbox(value=unique, description="先 sorted(set(text))（第 1 章的做法）", indent=False,
+                                       style={"description_width": "initial"}, layout=widgets.Layout(width="auto"))
+        self.start = IntField(start, "start=", "start")  # "2.5" is refused with a note, never read as 25
         self.play = widgets.Play(interval=interval_ms, min=0, step=1)
         self.step = widgets.IntSlider(min=0, description="next() 次数")
         self.link = widgets.jslink((self.play, "value"), (self.step, "value"))  # runs in the browser
         self.view = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
+        wrap = widgets.Layout(flex_flow="row wrap", align_items="center")  # a narrow notebook wraps, never clips
         super().__init__([
-            widgets.HBox([self.text, self.start, self.unique]),
-            widgets.HBox([self.play, self.step]),
+            widgets.HBox([self.text, self.start, self.unique], layout=wrap),
+            widgets.HBox([self.play, self.step], layout=wrap),
             self.view,
             self.out,
         ])
@@ -136,9 +141,9 @@ def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_
     ax.set_xlim(0, max(10.0, 2.5 + spacing * max((len(row) for row in boxes), default=0)))
     ax.set_ylim(len(steps) - 0.5, -0.9)
     ax.axis("off")
-    ax.set_title(label(f"{call} 一步步建出 stoi", f"{call} builds stoi"))
-    ax.text(0.1, -0.6, label("next() 给出", "next() yields"), fontsize=9, color="#555")
-    ax.text(2.3, -0.6, label("之后的 stoi（橙色：新加；红色：覆盖）", "stoi after (orange: new; red: overwritten)"),
+    ax.set_title(figure_label(f"{call} 一步步建出 stoi", f"{call} builds stoi"))
+    ax.text(0.1, -0.6, figure_label("next() 给出", "next() yields"), fontsize=9, color="#555")
+    ax.text(2.3, -0.6, figure_label("之后的 stoi（橙色：新加；红色：覆盖）", "stoi after (orange: new; red: overwritten)"),
             fontsize=9, color="#555")
     for row, (step, texts) in enumerate(zip(steps, boxes)):
         ax.text(0.1, row, repr((step.i, step.ch)), family="monospace", va="center", fontsize=11)
@@ -147,6 +152,6 @@ def steps_figure(text: str = "hello", start: int = 0, unique: bool = False, max_
             ax.text(2.3 + spacing * col, row, box, family="monospace", va="center", fontsize=10,
                     bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "#999"})
         if step.replaced is not None:
-            note = label(f"← 旧值 {step.replaced} 被覆盖", f"← old id {step.replaced} overwritten")
+            note = figure_label(f"← 旧值 {step.replaced} 被覆盖", f"← old id {step.replaced} overwritten")
             ax.text(2.3 + spacing * len(texts), row, note, va="center", fontsize=9, color="#b3261e")
     return fig

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..grad_steps import LinearStepper, StepOrderError, StepperState
-from ..plotting import label
+from ..plotting import figure_label
 
 ACTIONS = ("forward", "zero_grad", "backward", "step")
 
@@ -55,10 +55,18 @@ def loss_sparkline(losses: list[float], width: int = 260, height: int = 70) -> s
     dx = (width - 10) / max(len(losses) - 1, 1)
     y = lambda v: 5 + (high - v) / (high - low) * (height - 10) if high > low else height / 2  # noqa: E731
     points = " ".join(f"{5 + i * dx:.1f},{y(v):.1f}" for i, v in enumerate(losses))
-    return (
-        f'<svg width="{width}" height="{height}" style="background:#fafafa;border:1px solid #ddd">'
-        f'<polyline fill="none" stroke="#1565c0" stroke-width="2" points="{points}"/></svg>'
+    return (  # the theme's border and brand colours: a white box would glare in JupyterLab Dark
+        f'<svg width="{width}" height="{height}" style="border:1px solid var(--jp-border-color1, #ddd)">'
+        f'<polyline fill="none" style="stroke:var(--jp-brand-color1, #1565c0)" stroke-width="2" points="{points}"/></svg>'
     )
+
+
+def lr_message(old: float, new: float) -> str | None:
+    """What moving the lr slider to ``new`` reports, or None when the shown value (3 decimals) stays the same: the
+    browser's slider snaps 0.01 to 0.010000000000000002 when it is first drawn, and nobody moved it."""
+    if f"{old:.3f}" == f"{new:.3f}":
+        return None
+    return f"学习率改成了 {new:.3f}（下一次 step 生效）。"
 
 
 def render_state(state: StepperState, message: str = "") -> str:
@@ -102,10 +110,10 @@ def accumulation_figure(times: int = 3, seed: int = 0) -> Figure:
     ax = fig.add_subplot()
     width = 0.8 / times
     for k, values in enumerate(grads):
-        ax.bar(np.arange(3) + (k - (times - 1) / 2) * width, values, width, label=label(f"第 {k + 1} 次 backward 后", f"after backward #{k + 1}"))
+        ax.bar(np.arange(3) + (k - (times - 1) / 2) * width, values, width, label=figure_label(f"第 {k + 1} 次 backward 后", f"after backward #{k + 1}"))
     ax.set_xticks(range(3), ["w₁.grad", "w₂.grad", "b.grad"])
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_title(label("没有 zero_grad：第 k 次 backward 后 .grad = k × 第一次", "no zero_grad: after k backward()s, .grad = k × the first"))
+    ax.set_title(figure_label("没有 zero_grad：第 k 次 backward 后 .grad = k × 第一次", "no zero_grad: after k backward()s, .grad = k × the first"))
     ax.legend()
     return fig
 
@@ -135,12 +143,13 @@ class GradientInspector(widgets.VBox):
             getattr(self, f"{action}_button").on_click(self._callback(lambda action=action: self.apply(action)))
         self.train_step_button.on_click(self._callback(self.train_step))
         self.reset_button.on_click(self._callback(self.reset))
-        self.lr.observe(self._callback(self._set_lr), names="value")
+        self.lr.observe(self.out.capture(clear_output=True, wait=True)(self._set_lr), names="value")
 
+        wrap = widgets.Layout(flex_flow="row wrap", align_items="center")  # a narrow notebook wraps, never clips
         self.children = [
-            widgets.HBox([self.forward_button, self.zero_grad_button, self.backward_button, self.step_button]),
-            widgets.HBox([self.train_step_button, self.skip_zero_grad, self.skip_backward, self.skip_step]),
-            widgets.HBox([self.lr, self.reset_button]),
+            widgets.HBox([self.forward_button, self.zero_grad_button, self.backward_button, self.step_button], layout=wrap),
+            widgets.HBox([self.train_step_button, self.skip_zero_grad, self.skip_backward, self.skip_step], layout=wrap),
+            widgets.HBox([self.lr, self.reset_button], layout=wrap),
             self.view,
             self.out,
         ]
@@ -186,6 +195,8 @@ class GradientInspector(widgets.VBox):
         self.stepper = LinearStepper(lr=self.lr.value, seed=self.seed)
         self._show("重新开始：参数回到初始值，.grad 是 None。")
 
-    def _set_lr(self) -> None:
-        self.stepper.set_lr(self.lr.value)
-        self._show(f"学习率改成了 {self.lr.value:.3f}（下一次 step 生效）。")
+    def _set_lr(self, change: dict) -> None:
+        self.stepper.set_lr(change["new"])
+        message = lr_message(change["old"], change["new"])
+        if message is not None:
+            self._show(message)

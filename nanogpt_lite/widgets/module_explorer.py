@@ -20,12 +20,19 @@ from ..inspection import (
     module_tree,
     parameter_table,
 )
-from ..plotting import label
+from ..plotting import figure_label
 
+# Tables and trees sit in a sideways scroller (a narrow notebook scrolls them, never squeezes a header to one
+# character a line); the HTML widgets around them may shrink below their content's width, or nothing would scroll. The ✓/✗ cells carry fixed green/red text (inspection.Table), so they get a fixed white
+# background: readable in JupyterLab Dark too.
 _STYLE = """<style>
+.nl-module-explorer .nl-scroll { overflow-x: auto; }
+.nl-module-explorer .widget-html-content { min-width: 0; }
 .nl-module-explorer table { border-collapse: collapse; margin: 4px 0; }
-.nl-module-explorer th, .nl-module-explorer td { padding: 2px 10px; border-bottom: 1px solid #ddd; }
-.nl-module-explorer caption { caption-side: top; text-align: left; color: #555; }
+.nl-module-explorer th, .nl-module-explorer td { padding: 2px 10px; border-bottom: 1px solid var(--jp-border-color2, #ddd); }
+.nl-module-explorer th, .nl-module-explorer caption { white-space: nowrap; }
+.nl-module-explorer td[style*="color:"] { background: #fff; }
+.nl-module-explorer caption { caption-side: top; text-align: left; color: var(--jp-content-font-color2); }
 .nl-module-explorer pre { line-height: 1.3; margin: 4px 0; }
 </style>"""
 
@@ -34,10 +41,15 @@ def _pre(text: str) -> str:
     return f"<pre>{html.escape(text)}</pre>"
 
 
+def _scroll(markup: str) -> str:
+    """``markup`` in a box that scrolls sideways when the notebook is narrower than it."""
+    return f'<div class="nl-scroll">{markup}</div>'
+
+
 def model_view(key: str) -> str:
     """HTML: the tree of example model ``key`` and its parameters/buffers table."""
     model = example_model(key)
-    return _pre(module_tree(model)) + parameter_table(model)._repr_html_()
+    return _scroll(_pre(module_tree(model))) + _scroll(parameter_table(model)._repr_html_())
 
 
 def attach_view(kind: str) -> str:
@@ -45,7 +57,8 @@ def attach_view(kind: str) -> str:
     if kind not in ATTACH_CODE:
         raise ValueError(f"unknown attach kind {kind!r}; choose one of {list(ATTACH_KINDS)}")
     code = f"class AttachDemo(nn.Module):\n    def __init__(self):\n        ...\n        {ATTACH_CODE[kind]}"
-    return _pre(code) + _pre(module_tree(AttachDemo(kind))) + matrix_table([measure_attach(kind)])._repr_html_()
+    trees = _pre(code) + _pre(module_tree(AttachDemo(kind)))
+    return _scroll(trees) + _scroll(matrix_table([measure_attach(kind)])._repr_html_())
 
 
 _COLUMNS = [("得到\n.grad", "gets\n.grad"), ("被 AdamW\n改变", "changed\nby AdamW"), ("在\nparameters()", "in\nparameters()"),
@@ -64,12 +77,12 @@ def attach_figure(kinds: Sequence[str] = ATTACH_KINDS) -> Figure:
             ax.text(col, row, "✓" if value else "✗", ha="center", va="center", fontsize=13, color=ink)
     ax.set_xlim(-0.5, len(_COLUMNS) - 0.5)
     ax.set_ylim(len(table.rows) - 0.5, -0.5)
-    ax.set_xticks(range(len(_COLUMNS)), [label(zh, en) for zh, en in _COLUMNS], fontsize=9)
+    ax.set_xticks(range(len(_COLUMNS)), [figure_label(zh, en) for zh, en in _COLUMNS], fontsize=9)
     ax.xaxis.tick_top()
     ax.set_yticks(range(len(table.rows)), [cells[1] for cells in table.rows], family="monospace", fontsize=9)
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
-    ax.set_title(label("extra 的七种挂法：一步 AdamW、state_dict()、.to() 实测碰到了谁",
+    ax.set_title(figure_label("extra 的七种挂法：一步 AdamW、state_dict()、.to() 实测碰到了谁",
                        "Seven ways to attach extra: what one AdamW step, state_dict() and .to() reach (measured)"),
                  fontsize=11, pad=12)
     return fig
@@ -82,8 +95,8 @@ class ModuleExplorer(widgets.VBox):
         options = [(label, key) for key, (label, _) in EXAMPLE_MODELS.items()]
         self.model = widgets.Dropdown(options=options, value=model, description="模型")
         self.model_html = widgets.HTML()
-        self.attach = widgets.ToggleButtons(options=ATTACH_KINDS, value=attach, description="extra 挂法")
-        self.attach.style.button_width = "auto"
+        self.attach = widgets.ToggleButtons(options=ATTACH_KINDS, value=attach, description="extra 挂法",
+                                            style={"button_width": "auto"}, layout=widgets.Layout(flex_flow="row wrap"))
         self.attach_html = widgets.HTML()
         self.out = widgets.Output()  # shows an error raised inside a callback
         super().__init__([

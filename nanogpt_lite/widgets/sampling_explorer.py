@@ -19,14 +19,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..distributions import entropy
-from ..plotting import label
+from ..plotting import figure_label
 from ..sampling import generate, next_token_probs
 from ..text_stats import TextStats, text_stats
 from ..tokenizer import CharTokenizer
+from .inputs import IntField
 
 PICKED = "#e65100"  # the character that was drawn
 OTHER = "#90a4ae"
 VISIBLE = {" ": "␣", "\n": "↵"}
+SEED_BOUNDS = (0, 2**32 - 1)  # what the explorer accepts for torch.Generator().manual_seed
 
 
 def show_char(ch: str) -> str:
@@ -136,15 +138,36 @@ def draw_distribution(ax: Axes, ex: Exploration, *, top: int = 20) -> None:
     picked = next(i for i, bar in enumerate(bars) if bar.picked)
     ax.bar(range(len(bars)), heights, color=[PICKED if bar.picked else OTHER for bar in bars])
     ax.set_xticks(range(len(bars)), [show_char(bar.char) for bar in bars])
-    ax.set_ylabel(label("概率", "probability"))
+    ax.set_ylabel(figure_label("概率", "probability"))
     ax.set_ylim(0, max(1e-9, max(heights)) * 1.15)
-    ax.annotate(f"{label(*_verb(ex))} {show_char(ex.next_char)!r}", (picked, heights[picked]),
+    ax.annotate(f"{figure_label(*_verb(ex))} {show_char(ex.next_char)!r}", (picked, heights[picked]),
                 xytext=(0, 4), textcoords="offset points", ha="center", color=PICKED, fontsize=9)
-    ax.set_title(label(f"{_settings(ex)} · 熵 {_entropy(ex):.2f} nats",
+    ax.set_title(figure_label(f"{_settings(ex)} · 熵 {_entropy(ex):.2f} nats",
                        f"context {ex.context!r} · T={ex.temperature:g} · entropy {_entropy(ex):.2f} nats"), fontsize=10)
 
 
 BAR_AREA_PX = 150  # height of the tallest bar in the HTML chart
+# The chart's look. Text on the notebook's background takes the theme's colours (no fallback: elsewhere it inherits);
+# the drawn character is marked with black on orange, a fixed pair. Each bar is a column as tall as the tallest one:
+# the "drawn" note sits in the column's top slot, above every percentage, so it can never cover the subtitle. The
+# bars scroll sideways in a narrow notebook (the HTML widget holding them may shrink below their width).
+CHART_CSS = f"""<style>
+.nl-distribution {{font-family:sans-serif; padding:4px 0}}
+.nl-distribution .nl-dist-title {{font-size:13px}}
+.nl-distribution .nl-dist-subtitle, .nl-distribution .nl-percent {{color:var(--jp-content-font-color2)}}
+.nl-distribution .nl-dist-subtitle {{font-size:11px}}
+.nl-distribution .nl-scroll {{overflow-x:auto}}
+.widget-html-content:has(> .nl-distribution) {{min-width:0}}
+.nl-distribution .nl-bars {{display:flex; align-items:stretch; width:max-content; padding:0 8px}}
+.nl-distribution .nl-bar {{display:flex; flex-direction:column; align-items:center; justify-content:flex-end;
+  width:30px; flex:none; min-height:{BAR_AREA_PX + 52}px}}
+.nl-distribution .nl-rarer {{margin-left:14px}}
+.nl-distribution .nl-drawn {{margin-bottom:auto; font-size:10px; white-space:nowrap}}
+.nl-distribution .nl-percent {{font-size:9px}}
+.nl-distribution .nl-bar-label {{width:100%; text-align:center; border-top:1px solid var(--jp-border-color1, #555);
+  font-family:monospace; font-size:13px}}
+.nl-distribution .nl-mark {{background:{PICKED}; color:#000; border-radius:3px; padding:0 2px; font-weight:bold}}
+</style>"""
 
 
 def _percent(p: float) -> str:
@@ -154,38 +177,30 @@ def _percent(p: float) -> str:
 
 def distribution_html(ex: Exploration, *, top: int = 20) -> str:
     """The explorer's chart as HTML/CSS: bars of the ``top`` most likely next characters (plus the drawn one if it is
-    rarer, after a gap), each with its probability in % on top, the drawn one in orange; a title with the settings,
-    the entropy and the drawn character. Cheap enough to rebuild on every change (no figure, no PNG)."""
+    rarer, after a gap), each with its probability in % on top, the drawn one in orange and marked; a title with the
+    settings, the entropy and the drawn character. Cheap enough to rebuild on every change (no figure, no PNG)."""
     bars = distribution_bars(ex, top=top)
     tallest = max(max(bar.prob for bar in bars), 1e-9)
+    verb = _verb(ex)[0]
     columns = []
     for position, bar in enumerate(bars):
         colour = PICKED if bar.picked else OTHER
-        shown = html.escape(show_char(bar.char))
         height = round(BAR_AREA_PX * bar.prob / tallest)
-        rarer = position == top  # the drawn character, appended because it is not among the top ones
-        note = (f'<span class="nl-drawn" style="color:{PICKED};font-size:10px;white-space:nowrap">'
-                f"{_verb(ex)[0]}</span>" if bar.picked else "")
+        rarer = " nl-rarer" if position == top else ""  # the drawn character, appended: not among the top ones
+        note = f'<span class="nl-drawn nl-mark">{verb.split()[-1]}</span>' if bar.picked else ""  # 抽中 / 选中
         columns.append(
-            f'<div class="nl-bar{" nl-picked" if bar.picked else ""}" title="{html.escape(repr(bar.char))}: p = {bar.prob:.4f}"'
-            f' style="display:flex;flex-direction:column;align-items:center;justify-content:flex-end;width:30px;'
-            f'{"margin-left:14px;" if rarer else ""}">'
-            f"{note}"
-            f'<span style="font-size:9px;color:{PICKED if bar.picked else "#546e7a"}">{_percent(bar.prob)}</span>'
-            f'<div style="width:22px;height:{height}px;background:{colour}"></div>'
-            f'<span class="nl-bar-label" style="width:100%;text-align:center;border-top:1px solid #555;'
-            f'font-family:monospace;font-size:13px;{f"color:{PICKED};font-weight:bold" if bar.picked else ""}">{shown}</span>'
-            f"</div>"
+            f'<div class="nl-bar{" nl-picked" if bar.picked else ""}{rarer}" title="{html.escape(repr(bar.char))}: '
+            f'p = {bar.prob:.4f}">{note}<span class="nl-percent">{_percent(bar.prob)}</span>'
+            f'<div class="nl-fill" style="width:22px;height:{height}px;background:{colour}"></div>'
+            f'<span class="nl-bar-label{" nl-mark" if bar.picked else ""}">{html.escape(show_char(bar.char))}</span>'
+            "</div>"
         )
     title = (f"{html.escape(_settings(ex))} · 熵 {_entropy(ex):.2f} nats · "
-             f'<span style="color:{PICKED}">{html.escape(f"{_verb(ex)[0]} {show_char(ex.next_char)!r}")}</span>')
+             f'<span class="nl-mark">{html.escape(f"{verb} {show_char(ex.next_char)!r}")}</span>')
     return (
-        '<div class="nl-distribution" style="font-family:sans-serif;padding:4px 0">'
-        f'<div class="nl-dist-title" style="font-size:13px">{title}</div>'
-        '<div style="font-size:11px;color:#546e7a">下一个字符的概率（柱上数字：%） · next-character probability (%)</div>'
-        f'<div class="nl-bars" style="display:flex;align-items:flex-end;height:{BAR_AREA_PX + 52}px;padding:0 24px">'
-        + "".join(columns)
-        + "</div></div>"
+        f'{CHART_CSS}<div class="nl-distribution"><div class="nl-dist-title">{title}</div>'
+        '<div class="nl-dist-subtitle">下一个字符的概率（柱上数字：%） · next-character probability (%)</div>'
+        f'<div class="nl-scroll"><div class="nl-bars">{"".join(columns)}</div></div></div>'
     )
 
 
@@ -193,7 +208,8 @@ def explorer_report(ex: Exploration) -> str:
     """HTML: the settings, the generated text and its statistics."""
     return (
         f"<div><b>{html.escape(_settings(ex))} · 种子 {ex.seed}</b></div>"
-        f'<pre class="nl-sample" style="white-space:pre-wrap;border:1px solid #ccc;padding:4px">{html.escape(ex.text)}</pre>'
+        '<pre class="nl-sample" style="white-space:pre-wrap;overflow-wrap:anywhere;'
+        f'border:1px solid var(--jp-border-color1, #ccc);padding:4px">{html.escape(ex.text)}</pre>'
         f'<div class="nl-stats">{html.escape(str(ex.stats))}</div>'
     )
 
@@ -213,11 +229,11 @@ def temperature_grid_figure(
     for column, t in enumerate(temperatures):
         ex = explore(model, tok, context, temperature=t, seed=seed, length=length)
         draw_distribution(axes[0, column], ex)
-        axes[0, column].set_title(label(f"T = {t:g} · 熵 {float(entropy(ex.probs)):.2f} nats",
+        axes[0, column].set_title(figure_label(f"T = {t:g} · 熵 {float(entropy(ex.probs)):.2f} nats",
                                         f"T = {t:g} · entropy {float(entropy(ex.probs)):.2f} nats"), fontsize=10)
         lines = [piece for line in ex.text.split("\n") for piece in (textwrap.wrap(line, 52) or [""])]
         stats = ex.stats
-        summary = label(f"不同字符 {stats.distinct} · 重复 {stats.n}-gram {stats.repeated_share:.1%}\n"
+        summary = figure_label(f"不同字符 {stats.distinct} · 重复 {stats.n}-gram {stats.repeated_share:.1%}\n"
                         f"平均对数似然 {stats.mean_log_likelihood:.3f} nats",
                         f"distinct {stats.distinct} · repeated {stats.n}-grams {stats.repeated_share:.1%}\n"
                         f"mean log-likelihood {stats.mean_log_likelihood:.3f} nats")
@@ -238,15 +254,15 @@ class SamplingExplorer(widgets.VBox):
                                                readout_format=".2f")
         self.top_k = widgets.IntSlider(value=tok.vocab_size, min=1, max=tok.vocab_size, description="top-k")
         self.mode = widgets.ToggleButtons(options=[("multinomial 随机采样", "multinomial"), ("argmax 贪婪", "argmax")],
-                                          value="multinomial")
-        self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**32 - 1, description="种子 seed",
-                                           layout=widgets.Layout(width="200px"))
+                                          value="multinomial", style={"button_width": "auto"})  # whole labels
+        self.seed = IntField(seed, "种子 seed", "seed", bounds=SEED_BOUNDS, width="220px")  # -5 is refused, not 0
         self.chart = widgets.HTML()  # the bars as HTML/CSS: no figure to lay out, no PNG to encode
         self.report = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
+        wrap = widgets.Layout(flex_flow="row wrap", align_items="center")  # a narrow notebook wraps, never clips
         super().__init__([
-            widgets.HBox([self.context, self.seed]),
-            widgets.HBox([self.temperature, self.top_k]),
+            widgets.HBox([self.context, self.seed], layout=wrap),
+            widgets.HBox([self.temperature, self.top_k], layout=wrap),
             self.mode,
             self.chart,
             self.report,

@@ -12,8 +12,9 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..bpe import BPETokenizer
-from ..plotting import CJK_FONT, has_cjk_font, label
+from ..plotting import cjk_font, figure_label
 from ..tokenizer import CharTokenizer
+from .inputs import CHIP_INK
 
 Tokenizer = CharTokenizer | BPETokenizer
 Piece = tuple[str, int | None]  # (token text, id); id None: not in the vocabulary
@@ -22,13 +23,15 @@ UNKNOWN = "#ffcdd2"  # background of an unknown character
 UNKNOWN_EDGE = "#c62828"
 MAX_CHIPS = 400  # beyond this the view shows the counts but not every chip
 VISIBLE = {"\n": "↵", " ": "␣", "\t": "⇥"}
-CSS = """<style>
-.nl-tokenizer-view .nl-chip {display:inline-block; margin:2px; padding:1px 4px; border:1px solid #999;
-  border-radius:4px; text-align:center; font-family:monospace; line-height:1.2}
-.nl-tokenizer-view .nl-chip small {color:#333}
-.nl-tokenizer-view .nl-unknown {border:2px solid %s}
-.nl-tokenizer-view .nl-roundtrip {font-family:monospace; white-space:pre-wrap; background:#f5f5f5; padding:2px 4px}
-</style>""" % UNKNOWN_EDGE
+# Chips keep their light colours in every theme, so they name their text colour too; the round-trip box uses the
+# theme's second layout colour with the theme's text colour (the fallbacks are a matching light pair).
+CSS = f"""<style>
+.nl-tokenizer-view .nl-chip {{display:inline-block; margin:2px; padding:1px 4px; border:1px solid #999;
+  border-radius:4px; text-align:center; font-family:monospace; line-height:1.2; color:{CHIP_INK}}}
+.nl-tokenizer-view .nl-unknown {{border:2px solid {UNKNOWN_EDGE}}}
+.nl-tokenizer-view .nl-roundtrip {{font-family:monospace; white-space:pre-wrap; overflow-wrap:anywhere; padding:2px 4px;
+  background:var(--jp-layout-color2, #f5f5f5); color:var(--jp-content-font-color1, #212121)}}
+</style>"""
 
 
 def pieces_of(tokenizer: Tokenizer, text: str) -> list[Piece]:
@@ -93,7 +96,8 @@ class TokenizerPlayground(widgets.VBox):
             raise ValueError("tokenizers is empty: pass at least one, e.g. {'字符级 char': tok}")
         self.tokenizers = dict(tokenizers)
         self.text = widgets.Textarea(value=text, description="文本 text", layout=widgets.Layout(width="95%"))
-        self.mode = widgets.ToggleButtons(options=list(self.tokenizers), description="分词 tokenizer")
+        self.mode = widgets.ToggleButtons(options=list(self.tokenizers), description="分词 tokenizer",
+                                          style={"description_width": "initial", "button_width": "auto"})
         self.view = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
         super().__init__([self.text, self.mode, self.view, self.out])
@@ -109,7 +113,8 @@ class TokenizerPlayground(widgets.VBox):
 
 def chips_figure(rows: dict[str, list[Piece]], title: str) -> Figure:
     """The playground's chips as a picture: one row of chips per tokenizer, ids underneath."""
-    mono = ["DejaVu Sans Mono", CJK_FONT] if has_cjk_font() else ["DejaVu Sans Mono"]  # CJK glyphs fall back
+    face = cjk_font()
+    mono = ["DejaVu Sans Mono", face] if face else ["DejaVu Sans Mono"]  # CJK glyphs fall back
     gap = 1.1  # space between chips, in character cells
     width = max((sum(_cells(t) + gap for t, _ in pieces) for pieces in rows.values()), default=1.0)
     fig = Figure(figsize=(min(14.0, 1.0 + 0.11 * (width + 8)), 0.8 * len(rows) + 0.9), layout="constrained")
@@ -128,6 +133,6 @@ def chips_figure(rows: dict[str, list[Piece]], title: str) -> Figure:
             ax.text(centre, row + 0.26, "?" if i is None else str(i), ha="center", va="center", fontsize=7,
                     color=UNKNOWN_EDGE if i is None else "#333")
             x += _cells(token) + gap
-    ax.text(-7.8, len(rows) - 0.3, label("红框：不在词表里的字符（编号 ?）", "red frame: not in the vocabulary (id ?)"),
+    ax.text(-7.8, len(rows) - 0.3, figure_label("红框：不在词表里的字符（编号 ?）", "red frame: not in the vocabulary (id ?)"),
             fontsize=8, color=UNKNOWN_EDGE)
     return fig

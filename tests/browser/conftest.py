@@ -4,7 +4,8 @@ driven by Python Playwright with Debian's chromium, the way a learner clicks and
 Without chromium or Playwright these tests skip with the reason; with NANOGPT_LITE_REQUIRE_BROWSER=1
 (set by .ci/run) they fail instead. Each chapter module opens its notebook in a fresh kernel, clears
 the saved outputs, runs every cell, then drives the chapter's widgets. Widget latencies go to
-build/browser-latency.json, screenshots to build/test-artifacts/.
+build/browser-latency.json, screenshots to build/test-artifacts/. Each chapter's last test checks its widget at a
+900 px wide window in JupyterLab Light and Dark (:meth:`Chapter.readability`): readable text, nothing clipped.
 """
 from __future__ import annotations
 
@@ -88,6 +89,87 @@ ARM_PROBE_JS = """([target, pattern, images]) => {
   window.__nlProbe = probe;
 }"""
 
+THEME_APPLIED_JS = """theme => document.body.dataset.jpThemeName === theme
+  && getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''"""
+
+# What a learner cannot read or cannot see in the widget ``root``: (a) visible text whose WCAG contrast with the
+# background behind it (the first opaque ancestor background, with translucent ones composited on top) is under
+# 4.5 (3 for large text); (b) an element past the widget's right edge, or one that clips or scrolls its content
+# (overflow not visible and scrollWidth > clientWidth), unless it sits inside an explicit scroller (class nl-scroll, overflow-x: auto; an
+# ipywidgets box is overflow: auto too, but a control the learner must scroll sideways to find counts as clipped);
+# (c) the widget itself past the notebook's visible right edge. Measured after two animation frames, so a resize or theme change has been laid out.
+LAYOUT_PROBLEMS_JS = """async rootSelector => {
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const root = document.querySelector(rootSelector);
+  if (!root) throw new Error('no element matches ' + rootSelector);
+  const rgba = text => {
+    const m = text.match(/rgba?\\(([^)]*)\\)/);
+    if (!m) return null;
+    const [r, g, b, a] = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return {r, g, b, a: a === undefined ? 1 : a};
+  };
+  const over = (top, below) => ({r: top.r * top.a + below.r * (1 - top.a), g: top.g * top.a + below.g * (1 - top.a),
+                                 b: top.b * top.a + below.b * (1 - top.a), a: 1});
+  const behind = el => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    return layers.reverse().reduce((below, top) => over(top, below), {r: 255, g: 255, b: 255, a: 1});
+  };
+  const luminance = c => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const contrast = (a, b) => {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const visible = el => {
+    const style = getComputedStyle(el);
+    return el.getClientRects().length > 0 && style.visibility !== 'hidden' && Number(style.opacity) > 0;
+  };
+  const name = el => {
+    const text = (el.innerText || el.value || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+    return `<${el.tagName.toLowerCase()} class="${el.className.baseVal ?? el.className}"> "${text}"`;
+  };
+  const scroller = el => el.classList.contains('nl-scroll') && ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const scrolled = el => {
+    for (let e = el.parentElement; e && e !== root.parentElement; e = e.parentElement) if (scroller(e)) return true;
+    return false;
+  };
+  const problems = [];
+  let shown = window.innerWidth;  // the right edge of what the notebook shows: ancestors that clip or scroll cut it
+  for (let e = root.parentElement; e; e = e.parentElement) {
+    if (getComputedStyle(e).overflowX !== 'visible') shown = Math.min(shown, e.getBoundingClientRect().left + e.clientWidth);
+  }
+  const right = root.getBoundingClientRect().right;
+  if (right > shown + 1) problems.push(`the widget ends at x=${right.toFixed(0)}, past the visible notebook (${shown.toFixed(0)})`);
+  const edge = Math.min(right, shown);
+  for (const el of [root, ...root.querySelectorAll('*')]) {
+    if (['STYLE', 'SCRIPT'].includes(el.tagName) || !visible(el)) continue;
+    const style = getComputedStyle(el);
+    const texts = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    if (texts || (['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON'].includes(el.tagName) && (el.value || el.innerText || '').trim())) {
+      const background = behind(el);
+      const ratio = contrast(over(rgba(style.color), background), background);
+      const size = parseFloat(style.fontSize);
+      const needed = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700) ? 3 : 4.5;
+      if (ratio < needed) {
+        problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ${name(el)} (${style.color} on rgb(${[background.r, background.g, background.b].map(Math.round)}))`);
+      }
+    }
+    if (scrolled(el)) continue;
+    const end = el.getBoundingClientRect().right;
+    if (end > edge + 1) problems.push(`${name(el)} ends at x=${end.toFixed(0)}, past the widget's visible right edge ${edge.toFixed(0)}`);
+    if (!scroller(el) && style.overflowX !== 'visible' && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+      problems.push(`${name(el)} clips its content: scrollWidth ${el.scrollWidth} > clientWidth ${el.clientWidth}`);
+    }
+  }
+  return problems;
+}"""
+
 
 def require_browser() -> None:
     """Skip (or, under CI, fail) when chromium or Playwright is missing."""
@@ -146,9 +228,31 @@ class Chapter:
         """Tracebacks shown anywhere in ``within`` (cell outputs and widget outputs alike)."""
         return self.page.locator(f'{within} [data-mime-type="application/vnd.jupyter.error"]').all_inner_texts()
 
-    def screenshot(self, css_class: str) -> None:
+    def screenshot(self, css_class: str, suffix: str = "") -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.widget(css_class).screenshot(path=ARTIFACTS / f"{self.name}-{css_class}.png")
+        self.widget(css_class).screenshot(path=ARTIFACTS / f"{self.name}-{css_class}{suffix}.png")
+
+    def set_theme(self, theme: str) -> None:
+        """Settings → Theme → ``theme`` (e.g. "JupyterLab Dark"), as a learner picks it; waits until it applies."""
+        click_menu(self.page, "Settings", "Theme", theme)
+        self.page.wait_for_function(THEME_APPLIED_JS, arg=theme)
+
+    def readability(self, css_class: str, width: int = 900) -> list[str]:
+        """The widget's layout problems (see ``LAYOUT_PROBLEMS_JS``) in a ``width`` px wide window, in JupyterLab
+        Light and Dark, with a screenshot of each. The theme is a user setting the server keeps for the next chapter,
+        so Light and the window size are put back afterwards."""
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": width, "height": size["height"]})
+        found = []
+        try:
+            for theme in ("JupyterLab Light", "JupyterLab Dark"):
+                self.set_theme(theme)
+                found += [f"{theme}, {width} px: {problem}" for problem in self.page.evaluate(LAYOUT_PROBLEMS_JS, f".{css_class}")]
+                self.screenshot(css_class, f"-{theme.split()[-1].lower()}-{width}px")
+        finally:
+            self.set_theme("JupyterLab Light")
+            self.page.set_viewport_size(size)
+        return found
 
 
 @dataclass
@@ -206,10 +310,11 @@ class Lab:
             assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"the browser run rewrote {notebook}"
 
 
-def click_menu(page, menu: str, item: str) -> None:
-    """Choose ``menu`` → ``item`` from JupyterLab's menu bar, as a learner would."""
+def click_menu(page, menu: str, *items: str) -> None:
+    """Choose ``menu`` → ``items`` (a submenu, then its item...) from JupyterLab's menu bar, as a learner would."""
     page.click(f'.lm-MenuBar-itemLabel:text-is("{menu}")')
-    page.click(f'.lm-Menu-itemLabel:text-is("{item}")')
+    for item in items:
+        page.click(f'.lm-Menu:visible .lm-Menu-itemLabel:text-is("{item}")')
 
 
 def write_lab_settings(settings_dir: Path) -> None:
@@ -223,13 +328,13 @@ def wait_until_up(lab: Lab, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if lab.process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {lab.process.returncode}:\n{lab.log.read_text()[-3000:]}")
+            raise RuntimeError(f"jupyter lab exited with {lab.process.returncode}:\n{lab.log.read_text(encoding='utf-8', errors='replace')[-3000:]}")
         try:
             lab.api("GET", "/api/status")
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.5)
-    raise RuntimeError(f"jupyter lab did not answer within {timeout_s} s:\n{lab.log.read_text()[-3000:]}")
+    raise RuntimeError(f"jupyter lab did not answer within {timeout_s} s:\n{lab.log.read_text(encoding='utf-8', errors='replace')[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +365,7 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
                "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
                f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=None",
                f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}"]  # not .ipynb_checkpoints/ in the repo
-    with open(log, "w") as log_file:
+    with open(log, "w", encoding="utf-8") as log_file:
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=home)
     server = Lab(f"http://127.0.0.1:{port}", token, process, log)
     try:
@@ -280,9 +385,9 @@ def write_latencies(latencies: dict[str, list[float]]) -> None:
     """Merge this run's samples into build/browser-latency.json (widgets not driven this time are kept)."""
     if not latencies:
         return
-    report = json.loads(LATENCY_FILE.read_text()) if LATENCY_FILE.is_file() else {}
+    report = json.loads(LATENCY_FILE.read_text(encoding="utf-8")) if LATENCY_FILE.is_file() else {}
     for css_class, samples in latencies.items():
         report[css_class] = {"samples_ms": samples, "p50_ms": round(percentile(samples, 50), 1),
                              "p95_ms": round(percentile(samples, 95), 1)}
     LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
-    LATENCY_FILE.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    LATENCY_FILE.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -54,3 +54,10 @@ def test_bpe_needs_fewer_tokens_than_characters(chapter, tok):
     assert "✔ decode(encode(text)) == text" in chapter.text(VIEW)
     chapter.measure(WIDGET, VIEW, lambda: buttons.get_by_text("字符级", exact=False).click(), rf"词表大小 {tok.vocab_size}\b")
     assert not chapter.errors(f".{WIDGET}")
+
+
+def test_readable_in_light_and_dark_at_900px(chapter):
+    box = chapter.widget(WIDGET).locator("textarea")
+    chapter.measure(WIDGET, VIEW, lambda: box.fill("hello world, 你好 7!"), r"未知字符 3 个")  # known and unknown chips
+    problems = chapter.readability(WIDGET)
+    assert not problems, "\n".join(problems)

@@ -2,7 +2,7 @@
 import pytest
 
 WIDGET = "nl-enumerate-stepper"
-VIEW = f".{WIDGET} .widget-html"
+VIEW = f".{WIDGET} > .widget-html"  # the view, not the start box's note
 HELLO = [(0, "h"), (1, "e"), (2, "l"), (3, "l"), (4, "o")]
 
 
@@ -74,8 +74,32 @@ def test_drag_to_the_end_and_play(chapter):
 
     chapter.measure(WIDGET, VIEW, drag_to_end, r"已调用 next\(\) 4 次")
     handle.focus()
-    chapter.measure(WIDGET, VIEW, lambda: chapter.page.keyboard.press("Home"), r"还没调用 next\(\)")
+    chapter.page.keyboard.press("Home")  # wherever the slider was
+    chapter.page.locator(VIEW).get_by_text("还没调用 next()").wait_for()
     stepper.locator(".widget-play button").first.click()  # Play runs in the browser (jslink), one step per interval
     chapter.page.wait_for_function(
         "sel => document.querySelector(sel).innerText.includes('已调用 next() 2 次')", arg=VIEW, timeout=10_000)
     assert not chapter.errors(f".{WIDGET}")
+
+
+def test_start_refuses_what_is_not_an_integer(chapter):
+    start_box = chapter.widget(WIDGET).locator(".widget-inline-hbox:has-text('start=') input")
+    before = chapter.text(VIEW)
+    start_box.fill("2.5")
+    start_box.press("Enter")
+    chapter.widget(WIDGET).get_by_text("start 必须是整数 / start must be an integer: got '2.5'").wait_for()
+    assert start_box.input_value() == "2.5" and chapter.text(VIEW) == before  # the typed text stays; so does the view
+
+
+def test_readable_in_light_and_dark_at_900px(chapter):
+    stepper = chapter.widget(WIDGET)
+    stepper.locator(".widget-checkbox input").set_checked(False)
+    chapter.measure(WIDGET, VIEW, lambda: stepper.locator(".widget-text input").first.fill("hello!"), r"6 个元素")
+    stepper.locator(".widget-play button").nth(1).click()  # stop: back to 0, and Play no longer steps on its own
+    chapter.page.locator(VIEW).get_by_text("还没调用 next()").wait_for()
+    stepper.locator(".widget-slider .noUi-handle").focus()
+    for k in range(1, 5):  # step 4 overwrites 'l': done, current, newest and replaced boxes all show
+        chapter.measure(WIDGET, VIEW, lambda: chapter.page.keyboard.press("ArrowRight"), rf"已调用 next\(\) {k} 次")
+    assert "被覆盖成" in chapter.text(VIEW)
+    problems = chapter.readability(WIDGET)
+    assert not problems, "\n".join(problems)

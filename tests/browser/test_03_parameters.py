@@ -44,3 +44,8 @@ def test_attaching_extra_another_way_remeasures_the_matrix(chapter, kind):
     assert TREE_LABEL[kind] in chapter.text(ATTACH_VIEW)
     assert not chapter.errors(f".{WIDGET}")
     chapter.screenshot(WIDGET)
+
+
+def test_readable_in_light_and_dark_at_900px(chapter):
+    problems = chapter.readability(WIDGET)
+    assert not problems, "\n".join(problems)

@@ -67,3 +67,23 @@ def test_top_k_one_is_greedy_and_context_sets_the_first_character(chapter):
     chapter.measure(WIDGET, REPORT, lambda: buttons.get_by_text("argmax 贪婪").click(), "argmax")
     assert chapter.text(SAMPLE) == top1  # keeping only the likeliest character is argmax
     assert not chapter.errors(f".{WIDGET}")
+
+
+def test_seed_refuses_a_negative_number(chapter):
+    set_seed(chapter, 7)
+    box = chapter.widget(WIDGET).locator(".widget-text:has-text('种子') input")
+    report = chapter.text(REPORT)
+    box.fill("-5")
+    box.press("Enter")
+    chapter.widget(WIDGET).get_by_text("got -5").wait_for()
+    assert box.input_value() == "-5" and chapter.text(REPORT) == report  # the typed text stays; so does the sample
+
+
+def test_readable_in_light_and_dark_at_900px(chapter):
+    argmax = chapter.widget(WIDGET).locator(".widget-toggle-buttons button").get_by_text("argmax 贪婪")
+    if "mod-active" not in (argmax.get_attribute("class") or ""):
+        chapter.measure(WIDGET, REPORT, argmax.click, "argmax")  # the picked bar is the tallest one
+    problems = chapter.readability(WIDGET)
+    note, subtitle = (chapter.page.locator(f"{CHART} {part}").bounding_box() for part in (".nl-drawn", ".nl-dist-subtitle"))
+    assert note["y"] >= subtitle["y"] + subtitle["height"], "the picked bar's label overlaps the subtitle"
+    assert not problems, "\n".join(problems)

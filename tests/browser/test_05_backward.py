@@ -31,6 +31,11 @@ def click(chapter, text: str, pattern: str) -> None:
     chapter.measure(WIDGET, VIEW, lambda: button(chapter, text).click(), pattern)
 
 
+def test_it_opens_without_reporting_a_change(chapter):
+    view = chapter.text(VIEW)  # the slider's first render must not read as the learner moving it
+    assert "点一个按钮开始" in view and "学习率改成了" not in view
+
+
 def test_forward_backward_step_one_line_at_a_time(chapter):
     click(chapter, "重来 reset", "重新开始")
     assert grads(chapter) == ["None"] * 3
@@ -72,3 +77,9 @@ def test_learning_rate_slider(chapter):
     value = float(re.search(r"学习率改成了 (\d\.\d{3})", chapter.text(VIEW)).group(1))
     assert "lr = " + f"{value:.3f}" in chapter.text(VIEW)
     assert not chapter.errors(f".{WIDGET}")
+
+
+def test_readable_in_light_and_dark_at_900px(chapter):
+    click(chapter, "训练一步", r"训练一步")
+    problems = chapter.readability(WIDGET)
+    assert not problems, "\n".join(problems)

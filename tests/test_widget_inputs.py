@@ -1,0 +1,88 @@
+import html
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nanogpt_lite.inspection import Table
+from nanogpt_lite.widgets import enumerate_stepper, inputs, sampling_explorer, tokenizer_playground
+from nanogpt_lite.widgets.inputs import CHIP_INK, IntField, error_note, parse_int
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_parse_int_takes_whole_numbers_only():
+    assert [parse_int(t, "start") for t in ("7", " -3 ", "+4", "0")] == [7, -3, 4, 0]
+    for typed in ("2.5", "", " ", "1e3", "abc", "1_000", "--1", "3 4"):
+        with pytest.raises(ValueError) as error:
+            parse_int(typed, "start")
+        assert str(error.value) == f"start 必须是整数 / start must be an integer: got {typed!r}"
+
+
+def test_parse_int_names_the_bounds_instead_of_clamping():
+    assert parse_int("0", "seed", (0, 9)) == 0 and parse_int("9", "seed", (0, 9)) == 9
+    with pytest.raises(ValueError, match=r"^seed 必须在 0 到 9 之间 / seed must be between 0 and 9: got -5$"):
+        parse_int("-5", "seed", (0, 9))
+    with pytest.raises(ValueError, match="got 10$"):
+        parse_int("10", "seed", (0, 9))
+
+
+@given(st.integers(min_value=-10**30, max_value=10**30))
+def test_parse_int_reads_back_every_int(n):
+    assert parse_int(str(n), "n") == n
+
+
+def test_int_field_keeps_what_was_typed_and_the_last_good_value():
+    field = IntField(3, "start=", "start")
+    seen = []
+    field.observe(lambda change: seen.append(change["new"]), names="value")
+    assert field.value == 3 and field.text.value == "3" and field.note.value == ""
+    field.text.value = "2.5"
+    assert field.value == 3 and field.text.value == "2.5" and seen == []
+    assert "start 必须是整数 / start must be an integer: got &#x27;2.5&#x27;" in field.note.value
+    field.text.value = "+12"
+    assert field.value == 12 and field.text.value == "+12" and field.note.value == "" and seen == [12]
+    field.value = 4  # set from Python: the box shows it
+    assert field.text.value == "4" and seen == [12, 4]
+
+
+def test_int_field_bounds_are_shown_and_enforced():
+    field = IntField(5, "种子 seed", "seed", bounds=(0, 100))
+    assert field.text.placeholder == "0 … 100" and not field.text.continuous_update  # read on Enter, not per key
+    field.text.value = "-5"
+    assert field.value == 5 and "got -5" in field.note.value
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        field.value = 101
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        IntField(-1, "种子 seed", "seed", bounds=(0, 100))
+
+
+def test_error_note_is_escaped_and_empty_for_no_message():
+    assert error_note("") == ""
+    note = error_note("start 必须是整数 / start must be an integer: got '<b>'")
+    assert "&lt;b&gt;" in note and "<b>" not in note
+    assert html.unescape(re.sub(r"<[^>]+>", "", note)) == "start 必须是整数 / start must be an integer: got '<b>'"
+
+
+def test_fixed_colour_pairs_are_readable_in_any_theme():
+    """Text drawn on a background of its own colour: WCAG AA (4.5:1) whatever the theme around it."""
+    background, ink = re.search(r"background:(#\w{6});color:(#\w{6})", inputs.ERROR_NOTE).groups()
+    assert contrast(background, ink) >= 4.5
+    chips = [tokenizer_playground.chip_colour(i) for i in range(400)] + [tokenizer_playground.chip_colour(None)]
+    assert min(contrast(c, CHIP_INK) for c in chips) >= 4.5
+    steps = (enumerate_stepper.DONE, enumerate_stepper.NEWEST, enumerate_stepper.REPLACED)
+    assert min(contrast(c, CHIP_INK) for c in steps) >= 4.5
+    assert contrast(sampling_explorer.PICKED, "#000000") >= 4.5  # the drawn character's mark
+    marks = re.findall(r"color:(#\w{6})", Table(("yes", "no"), ((True, False),))._repr_html_())
+    assert len(marks) == 2 and min(contrast(c, "#ffffff") for c in marks) >= 4.5  # ✓/✗ cells: white in the explorer
+
