@@ -59,7 +59,7 @@ COMPAT := build/compat-venv
 compat:
 	rm -rf $(COMPAT) && $(PYTHON) -m venv $(COMPAT)
 	$(if $(TORCH_INDEX),$(COMPAT)/bin/python -m pip install --quiet --no-deps --index-url $(TORCH_INDEX) torch)
-	$(COMPAT)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[lab,test]"
+	$(COMPAT)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[lab,test,classroom]"
 	$(COMPAT)/bin/python -m pip list --format=freeze > build/compat-versions.txt
 	$(COMPAT)/bin/python -m pytest tests --ignore=tests/browser --ignore=tests/test_lock.py \
 		--ignore=tests/test_handout.py -p no:cacheprovider $(PYTEST_ARGS)

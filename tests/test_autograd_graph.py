@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 
 import nanogpt_lite as nl
-from nanogpt_lite import autograd_graph as ag
+from nanogpt_lite.instruments import autograd_graph as ag
 
 
 def linear_loss():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy.stats import chisquare
 
 import nanogpt_lite as nl
-from nanogpt_lite.distributions import (
+from nanogpt_lite.instruments.distributions import (
     chi_square,
     entropy,
     entropy_curve,

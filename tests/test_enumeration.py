@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nanogpt_lite.enumeration import build_steps, enumerate_by_hand, positions
+from nanogpt_lite.instruments.enumeration import build_steps, enumerate_by_hand, positions
 
 starts = st.integers(-1000, 1000)
 

@@ -4,7 +4,7 @@ import torch.nn as nn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nanogpt_lite.grad_steps import X, Y, LinearStepper, StepOrderError, analytic_grads, numerical_grad, squared_error
+from nanogpt_lite.instruments.grad_steps import X, Y, LinearStepper, StepOrderError, analytic_grads, numerical_grad, squared_error
 
 floats = st.floats(min_value=-3, max_value=3, allow_nan=False)
 

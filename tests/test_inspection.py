@@ -3,8 +3,8 @@ import torch
 import torch.nn as nn
 
 import nanogpt_lite as nl
-from nanogpt_lite.examples import EXAMPLE_MODELS, MyModel, TestModel, TwoLayerModel, example_model
-from nanogpt_lite.inspection import (
+from nanogpt_lite.instruments.examples import EXAMPLE_MODELS, MyModel, TestModel, TwoLayerModel, example_model
+from nanogpt_lite.instruments.inspection import (
     ATTACH_CODE,
     ATTACH_KINDS,
     AttachDemo,

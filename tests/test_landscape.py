@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nanogpt_lite as nl
-from nanogpt_lite.landscape import TwoKnobBigram, gradient_descent, loss_grid, plot_landscape
+from nanogpt_lite.instruments.landscape import TwoKnobBigram, gradient_descent, loss_grid, plot_landscape
 
 
 @pytest.fixture

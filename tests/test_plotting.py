@@ -10,11 +10,11 @@ from matplotlib import font_manager  # noqa: E402
 
 from nanogpt_lite import plotting  # noqa: E402
 from nanogpt_lite.exercises.core import Feedback  # noqa: E402
-from nanogpt_lite.inspection import Table, module_tree  # noqa: E402
+from nanogpt_lite.instruments.inspection import Table, module_tree  # noqa: E402
 from nanogpt_lite.model import BigramLanguageModel  # noqa: E402
-from nanogpt_lite.text_stats import TextStats  # noqa: E402
+from nanogpt_lite.instruments.text_stats import TextStats  # noqa: E402
 from nanogpt_lite.tokenizer import CharTokenizer, UnknownCharacterError  # noqa: E402
-from nanogpt_lite.vocab_compare import Comparison, char_report, word_report  # noqa: E402
+from nanogpt_lite.instruments.vocab_compare import Comparison, char_report, word_report  # noqa: E402
 
 SC, JP = "Noto Sans CJK SC", "Noto Sans CJK JP"
 # The glyph warning exactly as matplotlib words it: 3.8, then 3.9 and later.

@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import nanogpt_lite as nl
-from nanogpt_lite.text_stats import Cycle, find_cycle, loop_tokens, repeated_ngram_share, text_stats
+from nanogpt_lite.instruments.text_stats import Cycle, find_cycle, loop_tokens, repeated_ngram_share, text_stats
 
 
 def iterate(step, first, length):

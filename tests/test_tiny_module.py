@@ -7,7 +7,7 @@ import torch.nn as nn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nanogpt_lite.tiny_module import TinyModule
+from nanogpt_lite.instruments.tiny_module import TinyModule
 
 NAMES = ["a", "b", "w", "weight", "bias"]  # few names, so reassignments and clashes happen often
 
@@ -114,7 +114,7 @@ class TinyLinear(TinyModule):
 
 
 def test_the_faq_mymodel_registers_like_torch():
-    from nanogpt_lite.examples import MyModel
+    from nanogpt_lite.instruments.examples import MyModel
 
     tiny = TinyMyModel(TinyLinear(10, 10))
     real = MyModel()

@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 import nanogpt_lite as nl
 from nanogpt_lite.bpe import BPETokenizer
-from nanogpt_lite.vocab_compare import (
+from nanogpt_lite.instruments.vocab_compare import (
     bpe_report,
     char_report,
     compare_tokenizers,

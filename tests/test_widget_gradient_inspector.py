@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from nanogpt_lite.grad_steps import LinearStepper
+from nanogpt_lite.instruments.grad_steps import LinearStepper
 from nanogpt_lite.widgets.gradient_inspector import (
     GradientInspector,
     describe_action,

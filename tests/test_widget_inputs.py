@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nanogpt_lite.inspection import Table
+from nanogpt_lite.instruments.inspection import Table
 from nanogpt_lite.widgets import enumerate_stepper, inputs, sampling_explorer, tokenizer_playground
 from nanogpt_lite.widgets.inputs import CHIP_INK, IntField, error_note, parse_int
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from nanogpt_lite.inspection import ATTACH_CODE, ATTACH_KINDS, measure_attach
+from nanogpt_lite.instruments.inspection import ATTACH_CODE, ATTACH_KINDS, measure_attach
 from nanogpt_lite.widgets.module_explorer import ModuleExplorer, attach_figure, attach_view, model_view
 
 
@@ -60,7 +60,7 @@ def test_widget_starts_where_asked():
 
 
 def test_attach_figure_draws_the_measured_grid():
-    from nanogpt_lite.inspection import attach_table
+    from nanogpt_lite.instruments.inspection import attach_table
 
     kinds = ["Parameter", "buffer", "list of Linear"]
     fig = attach_figure(kinds)

@@ -7,7 +7,7 @@ import torch
 from matplotlib.colors import to_hex
 
 import nanogpt_lite as nl
-from nanogpt_lite.distributions import entropy
+from nanogpt_lite.instruments.distributions import entropy
 from nanogpt_lite.plotting import setup_matplotlib
 from nanogpt_lite.widgets.sampling_explorer import (
     PICKED,

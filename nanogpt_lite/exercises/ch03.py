@@ -10,8 +10,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..examples import MyModel, TwoLayerModel
-from ..inspection import measure_attributes
+from ..instruments.examples import MyModel, TwoLayerModel
+from ..instruments.inspection import measure_attributes
 from .core import Incorrect, Problem, ____, expect
 
 MYMODEL_ATTRIBUTES = ("weight1", "linear", "temp_tensor", "scale_factor", "running_mean")

@@ -1,6 +1,6 @@
 """Enumerate stepper: press Play and watch ``for i, ch in enumerate(seq, start)`` fill ``stoi`` and ``itos``.
 
-The view is :func:`render_step` (pure HTML) over :func:`nanogpt_lite.enumeration.build_steps`;
+The view is :func:`render_step` (pure HTML) over :func:`nanogpt_lite.instruments.enumeration.build_steps`;
 :func:`steps_figure` draws the same steps for the printed handout.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import html
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ..enumeration import Step, build_steps
+from ..instruments.enumeration import Step, build_steps
 from ..plotting import figure_label
 from .inputs import CHIP_INK, IntField
 

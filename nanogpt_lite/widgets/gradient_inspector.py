@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..grad_steps import LinearStepper, StepOrderError, StepperState
+from ..instruments.grad_steps import LinearStepper, StepOrderError, StepperState
 from ..plotting import figure_label
 
 ACTIONS = ("forward", "zero_grad", "backward", "step")

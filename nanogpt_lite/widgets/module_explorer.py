@@ -9,8 +9,8 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..examples import EXAMPLE_MODELS, example_model
-from ..inspection import (
+from ..instruments.examples import EXAMPLE_MODELS, example_model
+from ..instruments.inspection import (
     ATTACH_CODE,
     ATTACH_KINDS,
     AttachDemo,

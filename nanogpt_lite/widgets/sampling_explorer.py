@@ -18,10 +18,10 @@ import torch.nn as nn
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..distributions import entropy
+from ..instruments.distributions import entropy
 from ..plotting import figure_label
 from ..sampling import generate, next_token_probs
-from ..text_stats import TextStats, text_stats
+from ..instruments.text_stats import TextStats, text_stats
 from ..tokenizer import CharTokenizer
 from .inputs import IntField
 

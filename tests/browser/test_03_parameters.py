@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from nanogpt_lite.examples import EXAMPLE_MODELS, example_model
-from nanogpt_lite.inspection import ATTACH_CODE
+from nanogpt_lite.instruments.examples import EXAMPLE_MODELS, example_model
+from nanogpt_lite.instruments.inspection import ATTACH_CODE
 
 WIDGET = "nl-module-explorer"
 MODEL_VIEW = f".{WIDGET} > :nth-child(3)"  # children: title, model dropdown, model view, title, attach buttons, ...

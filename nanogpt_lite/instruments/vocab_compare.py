@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .bpe import BPETokenizer, chunks
-from .tokenizer import CharTokenizer
+from ..bpe import BPETokenizer, chunks
+from ..tokenizer import CharTokenizer
 
 
 def words(text: str) -> list[str]:

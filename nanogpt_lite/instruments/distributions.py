@@ -16,8 +16,8 @@ from functools import lru_cache
 import torch
 from scipy.stats import chisquare
 
-from .sampling import next_token_probs
-from .tokenizer import CharTokenizer
+from ..sampling import next_token_probs
+from ..tokenizer import CharTokenizer
 
 WORD = r"[A-Za-z']+"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .training import exact_loss
+from ..training import exact_loss
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .counts import bigram_probs
+from ..counts import bigram_probs
 
 LossFn = Callable[[torch.Tensor], torch.Tensor]
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import BigramLanguageModel
+from ..model import BigramLanguageModel
 
 
 class MyModel(nn.Module):
