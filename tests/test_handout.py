@@ -200,6 +200,24 @@ def test_a_solution_shown_before_saving_is_dropped_from_the_student_edition(tmp_
     assert "ch01.q1.solution()" in student_text and "tok.stoi" not in student_text
 
 
+def test_optional_cells_are_boxed_and_core_cells_are_not(tmp_path):
+    optional = {"tags": ["optional"]}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 第 9 章 · 选读"),
+        nbformat.v4.new_markdown_cell("## 9.1 核心路径"),
+        nbformat.v4.new_markdown_cell("## 9.2 卡方检验（选读）", metadata=optional),
+        nbformat.v4.new_code_cell("print('chi')", metadata=optional),
+    ])
+    path = tmp_path / "09_optional.ipynb"
+    nbformat.write(nb, path)
+    page = BeautifulSoup(handout.chapter_html(handout.find_chapters([path])[0], teacher=False, nav=""),
+                         "html.parser")
+    boxed = page.select(".celltag_optional")
+    assert len(boxed) == 2 and "9.2" in boxed[0].get_text() and "chi" in boxed[1].get_text()
+    assert "核心路径" not in " ".join(b.get_text() for b in boxed)
+    assert ".celltag_optional" in page.find_all("style")[-1].get_text()
+
+
 def test_every_widget_is_followed_by_its_static_twin_figure():
     """The handout has no kernel: each widget must be followed (within two code cells) by a static figure."""
     for chapter in handout.find_chapters():

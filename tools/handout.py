@@ -7,7 +7,7 @@ Nothing in the handout is fetched from the network. require.js, MathJax 2 and th
 manager come from npm (package.json + package-lock.json at the repository root, ``npm ci`` into
 node_modules/) and are copied into ``OUT/assets/``; figures are embedded in the pages. Widgets render
 their saved state (the notebook's executed first frame); each is followed by a static figure in the
-chapter. The PDF is printed by chromium through Playwright, one chapter at a time, then joined with pypdf.
+chapter. Cells of 选读 sections (tag ``optional``) are boxed, so a reader can see what to skip. The PDF is printed by chromium through Playwright, one chapter at a time, then joined with pypdf.
 """
 from __future__ import annotations
 
@@ -78,6 +78,10 @@ pre, .jp-RenderedText pre, .highlight pre { white-space: pre-wrap !important; ov
 img { max-width: 100%; height: auto; }
 .nl-handout-nav { font: 14px sans-serif; margin: 0 0 1em 0; padding: 0.5em 0; border-bottom: 1px solid #ddd; }
 .nl-handout-nav a { margin-right: 1.5em; }
+/* 选读 (optional) cells: nbconvert gives cells tagged "optional" the class celltag_optional. */
+.celltag_optional { border-left: 4px solid #b58900; padding-left: 6px; background: rgba(181, 137, 0, 0.06); }
+.jp-MarkdownOutput.celltag_optional > h2:first-child::after,
+.jp-MarkdownOutput.celltag_optional > h3:first-child::after { content: "  ▸ 可跳过 may skip"; font-size: 0.6em; color: #8a6d00; }
 @media print {
   .nl-handout-nav, .jp-InputPrompt, .jp-OutputPrompt { display: none; }
   .jp-Cell-inputWrapper, .jp-OutputArea-child { break-inside: avoid; }
