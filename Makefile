@@ -23,7 +23,7 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Every kernel of the venv loads nanogpt_lite.ipython: a NameError also says "run the cells above".
 KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
 
-.PHONY: setup lab test unit nbval lock execute bench handout compat clean
+.PHONY: setup lab test unit nbval lock execute bench handout compat clean nbgrader hub
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/00_start.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+	$(BIN)/python -m pytest tests notebooks --ignore=tests/test_hub.py --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 unit: setup
@@ -62,7 +62,7 @@ compat:
 	$(COMPAT)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[lab,test,classroom]"
 	$(COMPAT)/bin/python -m pip list --format=freeze > build/compat-versions.txt
 	$(COMPAT)/bin/python -m pytest tests --ignore=tests/browser --ignore=tests/test_lock.py \
-		--ignore=tests/test_handout.py -p no:cacheprovider $(PYTEST_ARGS)
+		--ignore=tests/test_handout.py --ignore=tests/test_hub.py -p no:cacheprovider $(PYTEST_ARGS)
 	$(COMPAT)/bin/python -m tools.execute_notebooks --check notebooks/*.ipynb
 
 # Re-execute every notebook top to bottom in a fresh kernel and save the outputs (commit the result).
@@ -84,3 +84,11 @@ bench: setup
 # Offline classroom handout: handout/*.html and handout/nanogpt-faq.pdf (runs npm ci once for its scripts). TEACHER=1: the same with solutions, in handout/teacher/.
 handout: setup
 	$(BIN)/python -m tools.handout $(if $(TEACHER),--teacher)
+
+# nbgrader course from the chapters' exercises (build/nbgrader-course; see classroom/nbgrader/).
+nbgrader: setup
+	$(BIN)/python -m tools.nbgrader $(NBGRADER_ARGS)
+
+# The JupyterHub end-to-end test (not yet part of make test: see classroom/README.md).
+hub: setup
+	$(BIN)/python -m pytest tests/test_hub.py $(PYTEST_ARGS)

@@ -4,6 +4,8 @@ Commands:
 
 - ``doctor``: check that this machine can run the notebooks, one line per check with the fix
   (exit status 1 when a check fails). Attach its output to a bug report.
+- ``classroom link --hub URL --chapter N``: print the nbgitpuller link that opens chapter N on a class
+  hub (see :mod:`nanogpt_lite.classroom` and classroom/README.md).
 
 Without a command it prints this help on stderr and exits with status 2, as argparse does for a
 missing argument. A new command is one more ``add_parser`` in :func:`build_parser`, whose ``run``
@@ -41,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     doctor.set_defaults(run=run_doctor)
+    from .classroom import add_commands  # standard library only: cheap to import
+
+    classroom = commands.add_parser(
+        "classroom",
+        help="教室 JupyterHub 的工具（nbgitpuller 链接）/ tools for a class hub (nbgitpuller links)",
+        description="教室 JupyterHub 的工具 / tools for a class hub",
+    )
+    add_commands(classroom)  # its sub-command sets ``run``
     return parser
 
 

@@ -57,7 +57,10 @@ def learn_merges(text: str, num_merges: int) -> list[Pair]:
     pair is left.
     """
     if isinstance(num_merges, bool) or not isinstance(num_merges, int) or num_merges < 0:
-        raise ValueError(f"num_merges must be a whole number >= 0, got {num_merges!r}")
+        raise ValueError(
+            f"合并次数 num_merges 必须是 ≥ 0 的整数，收到 {num_merges!r}。 / "
+            f"num_merges must be a whole number >= 0, got {num_merges!r}."
+        )
     chunk_counts = Counter(chunks(text))
     words = [list(chunk) for chunk in chunk_counts]  # each distinct chunk as a list of symbols
     freqs = list(chunk_counts.values())
@@ -97,11 +100,17 @@ class BPETokenizer:
 
     def __post_init__(self) -> None:
         if len(set(self.alphabet)) != len(self.alphabet) or any(len(ch) != 1 for ch in self.alphabet):
-            raise ValueError("alphabet must be distinct single characters")
+            raise ValueError(
+                "字母表 alphabet 必须由互不相同的单个字符组成：用 sorted(set(text))。 / "
+                "alphabet must be distinct single characters; use sorted(set(text))."
+            )
         tokens, known = list(self.alphabet), set(self.alphabet)
         for rank, (left, right) in enumerate(self.merges):
             if left not in known or right not in known:
-                raise ValueError(f"merge {rank} {(left, right)!r} uses a token that no earlier merge made")
+                raise ValueError(
+                    f"第 {rank} 次合并 {(left, right)!r} 用到了一个之前没有合并出来的词元：检查合并的顺序。 / "
+                    f"merge {rank} {(left, right)!r} uses a token that no earlier merge made."
+                )
             tokens.append(left + right)
             known.add(left + right)
         object.__setattr__(self, "tokens", tokens)
@@ -154,7 +163,9 @@ class BPETokenizer:
         if None in ids:
             position, ch = next((p, ch) for p, ch in enumerate(text) if ch not in self.stoi)
             raise UnknownCharacterError(
-                f"character {ch!r} (U+{ord(ch):04X}) at index {position} is not in the BPE alphabet of "
+                f"字符 {ch!r}（U+{ord(ch):04X}，第 {position} 位）不在 BPE 的 {len(self.alphabet)} 个字符里："
+                "BPE 只能合并训练时见过的字符，请删掉或替换它。"
+                f" / character {ch!r} (U+{ord(ch):04X}) at index {position} is not in the BPE alphabet of "
                 f"{len(self.alphabet)} characters; BPE can only merge characters it was trained on."
             )
         return [i for i in ids if i is not None]
@@ -165,6 +176,7 @@ class BPETokenizer:
         for position, i in enumerate(ids):
             if not 0 <= i < self.vocab_size:
                 raise UnknownCharacterError(
-                    f"id {i} at index {position} is out of range: valid BPE ids are 0..{self.vocab_size - 1}."
+                    f"编号 {i}（第 {position} 位）超出范围：BPE 的有效编号是 0..{self.vocab_size - 1}。"
+                    f" / id {i} at index {position} is out of range: valid BPE ids are 0..{self.vocab_size - 1}."
                 )
         return "".join(self.tokens[i] for i in ids)

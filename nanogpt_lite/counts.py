@@ -23,7 +23,10 @@ def bigram_counts(data: torch.Tensor, vocab_size: int) -> torch.Tensor:
 def bigram_probs(counts: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
     """Row-normalised counts, after adding ``smoothing`` to every entry."""
     if smoothing < 0 or not math.isfinite(smoothing):
-        raise ValueError(f"smoothing must be a finite number >= 0, got {smoothing}")
+        raise ValueError(
+            f"平滑量 smoothing 必须是有限的非负数（加一平滑是 1），收到 {smoothing}。 / "
+            f"smoothing must be a finite number >= 0, got {smoothing}"
+        )
     smoothed = counts + smoothing
     totals = smoothed.sum(dim=1, keepdim=True)
     return torch.where(totals > 0, smoothed / totals.clamp(min=1e-300), torch.full_like(smoothed, 1.0 / counts.shape[1]))

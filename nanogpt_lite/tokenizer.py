@@ -18,8 +18,12 @@ class CharTokenizer:
     itos: dict[int, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if len(set(self.chars)) != len(self.chars):
-            raise ValueError("chars must be distinct")
+        repeated = sorted({ch for ch in self.chars if self.chars.count(ch) > 1})
+        if repeated:
+            raise ValueError(
+                f"词表里的字符必须互不相同，{repeated!r} 出现了不止一次：用 sorted(set(text)) 去重。"
+                f" / chars must be distinct, {repeated!r} occur more than once; deduplicate with sorted(set(text))."
+            )
         object.__setattr__(self, "stoi", {ch: i for i, ch in enumerate(self.chars)})
         object.__setattr__(self, "itos", {i: ch for i, ch in enumerate(self.chars)})
 
@@ -42,9 +46,12 @@ class CharTokenizer:
             return [self.stoi[ch] for ch in text]
         except KeyError:
             (position, ch), *rest = self.unknown_chars(text)
+            more_zh = f"（后面还有 {len(rest)} 个未知字符）" if rest else ""
             more = f" ({len(rest)} more unknown after it)" if rest else ""
             raise UnknownCharacterError(
-                f"character {ch!r} (U+{ord(ch):04X}) at index {position} is not in the vocabulary{more}. "
+                f"字符 {ch!r}（U+{ord(ch):04X}，第 {position} 位）不在词表里{more_zh}。"
+                f"词表只有训练文本里的 {self.vocab_size} 个字符：请删掉或替换这个字符，或用包含它的文本重建分词器。"
+                f" / character {ch!r} (U+{ord(ch):04X}) at index {position} is not in the vocabulary{more}. "
                 f"The vocabulary holds the {self.vocab_size} characters of the training text; "
                 "remove or replace the character, or build the tokenizer from a text that contains it."
             ) from None
@@ -55,7 +62,9 @@ class CharTokenizer:
         for position, i in enumerate(ids):
             if i not in self.itos:
                 raise UnknownCharacterError(
-                    f"id {i} at index {position} is out of range: valid ids are 0..{self.vocab_size - 1} "
+                    f"编号 {i}（第 {position} 位）超出范围：有效的编号是 0..{self.vocab_size - 1}"
+                    f"（训练文本的 {self.vocab_size} 个字符）。"
+                    f" / id {i} at index {position} is out of range: valid ids are 0..{self.vocab_size - 1} "
                     f"(the {self.vocab_size} characters of the training text)."
                 )
         return "".join(self.itos[i] for i in ids)

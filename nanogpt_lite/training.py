@@ -1,4 +1,11 @@
-"""Training a model with nanoGPT's loop, and measuring its loss on a whole split."""
+"""Training a model with the *Let's build GPT* lecture's loop, and measuring its loss on a whole split.
+
+:func:`train` is the loop of the lecture's ``bigram.py`` (which the FAQ quotes): get_batch, forward,
+zero_grad, backward, step. nanoGPT's ``train.py`` does the same work per step but splits the batch
+into micro-steps (each loss divided by ``gradient_accumulation_steps``), clips the gradient norm and
+calls ``zero_grad(set_to_none=True)`` last; chapter 5 reproduces those pieces cell by cell.
+:func:`estimate_loss` is the estimate both scripts print (``@torch.no_grad()``, ``model.eval()``).
+"""
 from __future__ import annotations
 
 import math
@@ -30,7 +37,11 @@ def _model_device(model: nn.Module) -> torch.device:
 def estimate_loss(
     model: nn.Module, data: torch.Tensor, *, batch_size: int, block_size: int, eval_iters: int, generator: torch.Generator
 ) -> float:
-    """Mean loss over ``eval_iters`` random batches (nanoGPT's estimate_loss, for one split)."""
+    """Mean loss over ``eval_iters`` random batches (nanoGPT's ``estimate_loss``, for one split).
+
+    Like nanoGPT it records no graph (``@torch.no_grad()``) and evaluates in ``model.eval()`` mode;
+    the model's training mode is restored afterwards.
+    """
     was_training = model.training
     model.eval()
     device = _model_device(model)
@@ -77,11 +88,18 @@ def train(
     eval_iters: int = 50,
     progress: bool = True,
 ) -> History:
-    """nanoGPT's loop with AdamW: get_batch, forward, zero_grad, backward, step; evaluate every ``eval_every``."""
+    """The lecture's ``bigram.py`` loop with AdamW: get_batch, forward, zero_grad, backward, step.
+
+    The loss is estimated (:func:`estimate_loss`) every ``eval_every`` steps and at the last step. The
+    lecture's recipe is ``batch_size=32, block_size=8, lr=1e-2, steps=3000``.
+    """
     if steps < 1 or batch_size < 1 or block_size < 1 or eval_every < 1:
-        raise ValueError("steps, batch_size, block_size and eval_every must all be >= 1")
+        raise ValueError(
+            f"steps、batch_size、block_size、eval_every 都必须 ≥ 1，收到 {steps}、{batch_size}、{block_size}、"
+            f"{eval_every}。 / steps, batch_size, block_size and eval_every must all be >= 1."
+        )
     if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+        raise ValueError(f"学习率必须是大于 0 的有限数，收到 {lr}。请把 lr 改成正数。 / lr must be a finite number > 0, got {lr}.")
     device = _model_device(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     history = History()

@@ -98,3 +98,10 @@ def test_bad_merge_count_is_refused(bad):
 def test_merge_of_an_unknown_token_is_refused():
     with pytest.raises(ValueError, match=r"merge 0 \('a', 'bc'\)"):
         BPETokenizer(["a", "b", "c"], [("a", "bc")])
+
+
+def test_errors_say_it_in_chinese_first_then_english():
+    with pytest.raises(nl.UnknownCharacterError, match=r"^字符 '我'.*不在 BPE 的.* / character '我'"):
+        BPE.encode("我")
+    with pytest.raises(ValueError, match=r"^合并次数 num_merges 必须是 ≥ 0 的整数，收到 -1.* / num_merges"):
+        BPETokenizer.train("abc", -1)

@@ -108,3 +108,10 @@ def test_shakespeare_vocabulary_step_by_step(shakespeare):
     assert steps[2].stoi == {"\n": 0, " ": 1, "!": 2}
     assert steps[-1].stoi == tok.stoi and steps[-1].itos == tok.itos and len(steps) == 65
     assert steps[-1].stoi["h"] == 46
+
+
+def test_errors_say_it_in_chinese_first_then_english():
+    with pytest.raises(TypeError, match=r"^start 必须是整数.* / start must be an int"):
+        list(enumerate_by_hand("ab", start=1.5))
+    with pytest.raises(ValueError, match=r"^ch 必须正好是一个字符.* / ch must be exactly one character"):
+        positions("hello", "ll")

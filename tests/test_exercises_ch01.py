@@ -1,5 +1,7 @@
 import pytest
 
+import nanogpt_lite as nl
+from nanogpt_lite.bpe import BPETokenizer
 from nanogpt_lite.exercises import ____, ch01, problems
 
 
@@ -8,9 +10,9 @@ def feedback_of(problem, answer) -> tuple[str, str]:
     return feedback.kind, repr(feedback)
 
 
-def test_five_exercises_whose_references_pass():
+def test_six_exercises_whose_references_pass():
     found = problems(ch01)
-    assert list(found) == ["q1", "q2", "q3", "q4", "q5"]
+    assert list(found) == ["q1", "q2", "q3", "q4", "q5", "q6"]
     for problem in found.values():
         assert problem.check(problem.reference()).correct
         assert problem.check().kind == "not attempted" and problem.check(____).kind == "not attempted"
@@ -19,7 +21,7 @@ def test_five_exercises_whose_references_pass():
 def test_the_exercise_alphabet_is_tiny_shakespeares(shakespeare):
     _, tok, _, _ = shakespeare
     assert list(ch01.CHARS) == tok.chars
-    assert ch01.q1.reference() == tok.stoi["z"]
+    assert ch01.q1.reference() == nl.CharTokenizer.from_text(ch01.SMALL_TEXT).stoi["t"]
     assert ch01.q2.reference() == tok.decode(ch01.HAMLET_IDS)
     assert ch01.QUESTION_MARK == tok.stoi["?"]
 
@@ -39,12 +41,14 @@ def test_function_placeholders_are_not_attempted():
 @pytest.mark.parametrize(
     "answer, advice",
     [
-        (65, "65 是词表大小"),
-        (25, "只数了小写字母"),
-        (51, "前面还有 13 个符号"),
-        ("z", "不是字符本身"),
-        (63.0, "应是一个整数"),
-        (46, "46 是 'h' 的编号"),
+        (9, "9 是这个小词表的大小"),
+        (12, "在句子里第一次出现的位置"),
+        (58, "完整的 65 字符词表里 't' 的编号"),
+        (2, "大写 'T' 的编号"),
+        ("t", "不是字符本身"),
+        (7.0, "应是一个整数"),
+        (True, "应是一个整数"),
+        (5, "5 是 'n' 的编号"),
     ],
 )
 def test_q1_wrong_answers_get_advice(answer, advice):
@@ -123,7 +127,42 @@ def test_q5_wrong_answers_get_advice(encode_or_replace, advice):
 
 
 def test_feedback_reads_as_plain_text_and_html():
-    feedback = ch01.q1.check(65)
-    assert repr(feedback).startswith("✘ 还不对 Incorrect: 65 是词表大小")
+    feedback = ch01.q1.check(9)
+    assert repr(feedback).startswith("✘ 还不对 Incorrect: 9 是这个小词表的大小")
     assert "nl-incorrect" in feedback._repr_html_()
-    assert "stoi" in repr(ch01.q1.hint()) and "64" in repr(ch01.q1.solution())
+    assert "排序" in repr(ch01.q1.hint()) and "stoi['t']  # 8" in repr(ch01.q1.solution())
+
+
+def test_q6_lengths_are_chapter_ones_measurements(shakespeare):
+    """The constants behind q6 are the real lengths of the training split (BPE trained as in chapter 1)."""
+    text, tok, train, _ = shakespeare
+    train_text = text[: len(train)]
+    assert ch01.TRAIN_CHARS == len(train_text) == len(train)
+    assert ch01.WORD_TOKENS == len(train_text.split())
+    assert ch01.BPE_TOKENS == len(BPETokenizer.train(train_text, 256).encode(train_text))
+
+
+def test_q6_reference_is_tokens_to_characters_to_words():
+    chars_per_word = ch01.TRAIN_CHARS / ch01.WORD_TOKENS
+    char_words, bpe_words = ch01.q6.reference()
+    assert char_words == pytest.approx(8 / chars_per_word, abs=0.01)
+    assert bpe_words == pytest.approx(8 * ch01.TRAIN_CHARS / ch01.BPE_TOKENS / chars_per_word, abs=0.01)
+    assert ch01.q6.check((1.5, 2.8)).correct  # rounded by hand, within 10%
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [
+        ((8, 8), "8 是词元数，不是单词数"),
+        ((2.85, 1.45), "顺序反了"),
+        ((44.0, 2.85), "乘反了"),
+        ((1.45, 0.74), "不是 8 ÷ 1.96"),
+        ((1.45, 5.0), "BPE 还不对"),
+        ((3.0, 2.85), "字符级还不对"),
+        (1.45, "答案是两个数"),
+        (("1.45", "2.85"), "都应是数字"),
+    ],
+)
+def test_q6_wrong_answers_get_advice(answer, advice):
+    kind, text = feedback_of(ch01.q6, answer)
+    assert kind == "incorrect" and advice in text

@@ -17,7 +17,7 @@ def test_four_exercises_whose_references_pass():
 
 
 def test_the_reference_answers_are_what_python_does():
-    assert ch02.q1.reference() == list(enumerate("abc", start=1))
+    assert ch02.q1.reference() == list(enumerate("hi!", start=10))
     e = enumerate("abc")
     next(e)
     assert ch02.q2.reference() == list(e)
@@ -26,13 +26,14 @@ def test_the_reference_answers_are_what_python_does():
 @pytest.mark.parametrize(
     "answer, advice",
     [
-        ([(0, "a"), (1, "b"), (2, "c")], "默认 start=0"),
-        ([("a", 1), ("b", 2), ("c", 3)], "顺序反了"),
-        ([(2, "b"), (3, "c")], "start 不会跳过元素"),
-        ([[1, "a"], [2, "b"], [3, "c"]], "是元组"),
-        (enumerate("abc", start=1), "list(...)"),
-        ((1, "a"), "应是一个列表，你给的是 tuple"),
-        ([(1, "x")], "你给的是 [(1, 'x')]"),
+        ([(0, "h"), (1, "i"), (2, "!")], "默认 start=0"),
+        ([("h", 10), ("i", 11), ("!", 12)], "顺序反了"),
+        ([], "start 不会跳过元素"),
+        ([(11, "h"), (12, "i"), (13, "!")], "不是 start + 1"),
+        ([[10, "h"], [11, "i"], [12, "!"]], "是元组"),
+        (enumerate("hi!", start=10), "list(...)"),
+        ((10, "h"), "应是一个列表，你给的是 tuple"),
+        ([(10, "x")], "你给的是 [(10, 'x')]"),
     ],
 )
 def test_q1_wrong_answers_get_advice(answer, advice):
@@ -102,5 +103,5 @@ def test_a_crashing_function_is_reported_not_raised():
 
 
 def test_feedback_reads_as_html_too():
-    html = ch02.q1.check([(0, "a"), (1, "b"), (2, "c")])._repr_html_()
-    assert "nl-incorrect" in html and "start=1" in html
+    html = ch02.q1.check([(0, "h"), (1, "i"), (2, "!")])._repr_html_()
+    assert "nl-incorrect" in html and "start=10" in html

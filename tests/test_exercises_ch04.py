@@ -7,7 +7,7 @@ from nanogpt_lite.exercises import ____, ch04
 
 
 def test_every_exercise_starts_not_attempted_and_accepts_its_reference():
-    for q in (ch04.q1, ch04.q2, ch04.q3, ch04.q4):
+    for q in (ch04.q1, ch04.q2, ch04.q3, ch04.q4, ch04.q5):
         assert q.check(____).kind == "not attempted"
         assert q.check(q.reference()).correct
         assert q.hint().message and q.solution().message
@@ -80,7 +80,8 @@ def test_a_sort_based_top_k_is_correct():
 
 @pytest.mark.parametrize(
     "answer, advice",
-    [("r", "FAQ 的示意数字"), ("d", "实测只有"), ("e", "不是 'e' 后面最常见"), ("the", "答案是一个字符"), (32, "答案是一个字符")],
+    [(" ", "'o' 那一行要自己查"), ("r", "不是第一名"), ("n", "不是第一名"), ("e", "不是训练集里 'o' 后面最常见"),
+     ("ou", "答案是一个字符"), (32, "答案是一个字符")],
 )
 def test_greedy_pick_mistakes(answer, advice):
     feedback = ch04.q2.check(answer)
@@ -90,19 +91,78 @@ def test_greedy_pick_mistakes(answer, advice):
 def test_greedy_pick_is_the_argmax_of_the_measured_row(shakespeare):
     _, tok, train, _ = shakespeare
     pairs = list(zip(train[:-1].tolist(), train[1:].tolist()))
-    after_e = [b for a, b in pairs if a == tok.stoi["e"]]
-    most_common = max(set(after_e), key=after_e.count)
+    after_o = [b for a, b in pairs if a == tok.stoi["o"]]
+    most_common = max(set(after_o), key=after_o.count)
     assert ch04.q2.check(tok.itos[most_common]).correct
+
+
+def test_greedy_pick_asks_about_a_row_the_chapter_never_prints():
+    """The chapter prints the row after 'e' (its argmax is a space): q2's answer must not be shown above it."""
+    assert ch04.GREEDY_CONTEXT != "e" and ch04.q2.reference() != " "
 
 
 @pytest.mark.parametrize(
     "answer, advice",
-    [(math.log2(65), "比特"), (65, "字符个数"), (1 / 65, "每个字符的概率"), (0, "T → 0"), (3.3, "不对"), ("4.17", "是一个数")],
+    [(math.log(65), "top-k = 10 只留下 10 个字符"), (math.log2(10), "比特"), (10, "留下的字符个数"),
+     (0.1, "每个留下的字符的概率"), (0, "T → 0"), (3.3, "不对"), ("2.30", "是一个数")],
 )
-def test_uniform_entropy_mistakes(answer, advice):
+def test_top_k_entropy_mistakes(answer, advice):
     feedback = ch04.q4.check(answer)
     assert feedback.kind == "incorrect" and advice in feedback.message
 
 
-def test_uniform_entropy_accepts_a_rounded_answer():
-    assert ch04.q4.check(4.174).correct and ch04.q4.check(round(math.log(65), 3)).correct
+def test_top_k_entropy_is_the_limit_of_the_measured_curve():
+    """ln 10 is where softmax(logits / T) with top-k = 10 goes as T grows, for any logits without ties."""
+    from nanogpt_lite.instruments.distributions import entropy_curve
+
+    logits = torch.linspace(-3.0, 4.0, 65)
+    assert entropy_curve(logits, [1e6], top_k=10)[0] == pytest.approx(ch04.q4.reference(), abs=1e-4)
+    assert ch04.q4.check(2.303).correct and ch04.q4.check(round(math.log(10), 3)).correct
+
+
+def seeded(probs, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.multinomial(probs, n, replacement=True, generator=g)
+
+
+def one_at_a_time(probs, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([torch.multinomial(probs, 1, generator=g) for _ in range(n)])
+
+
+def global_seed(probs, n, seed):
+    torch.manual_seed(seed)
+    return torch.multinomial(probs, n, replacement=True)
+
+
+@pytest.mark.parametrize("attempt", [seeded, one_at_a_time, global_seed])
+def test_sampling_accepts_any_seeded_multinomial(attempt):
+    assert ch04.q5.check(attempt).correct
+
+
+def test_seeded_sampling_reproduces_text_and_its_frequencies_approach_the_probabilities():
+    """What q5 teaches, measured independently of its checker."""
+    probs = ch04.PROBS
+    assert torch.equal(seeded(probs, 1000, 3), seeded(probs, 1000, 3))
+    assert not torch.equal(seeded(probs, 1000, 3), seeded(probs, 1000, 4))
+    gaps = [float((torch.bincount(seeded(probs, n, 0), minlength=5) / n - probs).abs().max()) for n in (100, 100_000)]
+    assert gaps[1] < gaps[0] and gaps[1] < 0.01
+
+
+@pytest.mark.parametrize(
+    "attempt, advice",
+    [
+        (lambda p, n, s: torch.multinomial(p, n, replacement=True), "同一个种子抽了两次，结果却不同"),
+        (lambda p, n, s: seeded(p, n, 0), "换了种子，结果却一样"),
+        (lambda p, n, s: torch.multinomial(p, n, generator=torch.Generator().manual_seed(s)), "replacement=True"),
+        (lambda p, n, s: p.argmax().repeat(n), "这是 argmax"),
+        (lambda p, n, s: torch.randint(0, len(p), (n,), generator=torch.Generator().manual_seed(s)), "不是均匀地抽"),
+        (lambda p, n, s: p, "应返回 50 个编号"),
+        (lambda p, n, s: seeded(p, n, s) / 10, "不是概率"),
+        (lambda p, n, s: None, "应返回一个张量"),
+        (seeded(ch04.PROBS, 5, 0), "把函数本身传进来"),
+    ],
+)
+def test_sampling_mistakes_get_specific_advice(attempt, advice):
+    feedback = ch04.q5.check(attempt)
+    assert feedback.kind == "incorrect" and advice in feedback.message

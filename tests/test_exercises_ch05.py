@@ -95,3 +95,37 @@ def test_the_prompt_lists_all_five_lines_and_nothing_is_attempted_by_default():
         assert line in ch05.q3.prompt
     for q in (ch05.q1, ch05.q2, ch05.q3, ch05.q4):
         assert q.check().kind == "not attempted"
+
+
+@pytest.mark.parametrize("answer", ["CEBAD", "cebad"])
+def test_q3_accepts_nanogpts_order_with_zero_grad_last(answer):
+    assert ch05.q3.check(answer).correct
+
+
+def test_q5_reference_gives_the_big_batch_gradient():
+    """Scaling each of k equal micro-batch losses by the reference factor reproduces the big batch's gradient."""
+    k = ch05.MICRO_STEPS
+    factor = ch05.q5.reference()
+    assert ch05.q5.check(factor).correct and ch05.q5.check(1 / 40).correct
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x, y = torch.randn(4 * k, 3), torch.randn(4 * k, 1)
+    ((model(x) - y) ** 2).mean().backward()
+    whole = model.weight.grad.clone()
+    model.zero_grad(set_to_none=True)
+    for xm, ym in zip(x.chunk(k), y.chunk(k)):
+        (((model(xm) - ym) ** 2).mean() * factor).backward()
+    assert torch.allclose(model.weight.grad, whole, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "answer, advice",
+    [(1, "40 倍"), (40, "1600"), (0.25, "k = 4"), (0.1, "平均值"), ("abc", "一个数"), (None, "None")],
+)
+def test_q5_gives_advice(answer, advice):
+    feedback = ch05.q5.check(answer)
+    assert not feedback.correct and advice in repr(feedback)
+
+
+def test_q5_blank_reads_not_attempted():
+    assert ch05.q5.check().kind == "not attempted"

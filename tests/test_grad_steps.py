@@ -53,6 +53,34 @@ def test_backward_needs_a_fresh_forward():
         s.backward()
 
 
+def test_a_second_backward_quotes_pytorchs_own_refusal_chinese_first_and_changes_nothing():
+    torch.manual_seed(0)
+    loss = squared_error(nn.Linear(2, 1))
+    loss.backward()
+    with pytest.raises(RuntimeError) as pytorch:
+        loss.backward()
+    pytorch_says = str(pytorch.value).splitlines()[0]
+    assert "retain_graph=True" in pytorch_says
+
+    s = LinearStepper()
+    s.forward(); s.backward()
+    before = s.state()
+    with pytest.raises(StepOrderError) as refused:
+        s.backward()
+    message = str(refused.value)
+    assert pytorch_says in message and isinstance(refused.value.__cause__, RuntimeError)
+    assert message.index("计算图已被上一次 backward() 释放") < message.index("frees the graph")
+    after = s.state()
+    assert (after.weight_grad, after.bias_grad, after.actions) == (before.weight_grad, before.bias_grad, before.actions)
+
+
+def test_backward_before_any_forward_says_so_in_chinese_first():
+    with pytest.raises(StepOrderError) as refused:
+        LinearStepper().backward()
+    message = str(refused.value)
+    assert message.index("还没有 forward()") < message.index("needs a forward() first")
+
+
 def test_step_without_backward_changes_nothing():
     s = LinearStepper(lr=0.1)
     before = s.state()

@@ -3,19 +3,29 @@ import torch
 import torch.nn as nn
 
 import nanogpt_lite as nl
-from nanogpt_lite.instruments.examples import EXAMPLE_MODELS, MyModel, TestModel, TwoLayerModel, example_model
+from nanogpt_lite.instruments.examples import (
+    EXAMPLE_MODELS,
+    CausalAverage,
+    MyModel,
+    TestModel,
+    TwoLayerModel,
+    ZeroLayerGPT,
+    example_model,
+)
 from nanogpt_lite.instruments.inspection import (
     ATTACH_CODE,
     ATTACH_KINDS,
     AttachDemo,
     Table,
     attach_table,
+    conversion_table,
     describe,
     display_width,
     matrix_table,
     measure_attach,
     measure_attributes,
     module_tree,
+    named_tensors,
     parameter_table,
     plain_attributes,
 )
@@ -81,6 +91,29 @@ def test_integer_buffers_are_not_converted_by_a_dtype_but_would_be_by_a_device()
     model.register_buffer("scale", torch.ones(2))
     rows = as_rows(measure_attributes(model, ["steps", "scale"], lambda m: m.lin(m.scale).sum()))
     assert rows["steps"][4] is False and rows["scale"][4] is True
+    on_meta = as_rows(measure_attributes(model, ["steps", "scale"], lambda m: m.lin(m.scale).sum(), target="meta"))
+    assert on_meta["steps"][4] is True and on_meta["scale"][4] is True
+
+
+def test_conversion_table_measures_dtype_and_device_for_every_kind_of_tensor():
+    model = MyModel()
+    model.register_buffer("steps", torch.zeros((), dtype=torch.long))
+    rows = {row[0]: row[1:] for row in conversion_table(model).rows}
+    assert list(rows) == ["weight1", "linear.weight", "linear.bias", "running_mean", "steps", "temp_tensor"]
+    assert rows["steps"] == ("缓冲区", "int64, cpu", "int64", "meta")  # a dtype skips integers, a device does not
+    assert rows["running_mean"] == ("缓冲区", "float32, cpu", "float64", "meta")
+    assert rows["temp_tensor"] == ("普通张量", "float32, cpu", "float32", "cpu")  # neither reaches it
+    assert rows["weight1"][2:] == ("float64", "meta")
+    assert model.weight1.dtype == torch.float32 and model.steps.device.type == "cpu"  # measured on copies
+
+
+def test_named_tensors_finds_plain_tensors_in_submodules_and_counts_a_tied_weight_once():
+    outer = nn.Module()
+    outer.inner = MyModel()
+    names = [(n, kind) for n, kind, _ in named_tensors(outer)]
+    assert ("inner.temp_tensor", "普通张量") in names and ("inner.running_mean", "缓冲区") in names
+    assert [n for n, kind, _ in named_tensors(ZeroLayerGPT()) if kind == "参数"] == [
+        "transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"]
 
 
 def test_bad_inputs_name_the_culprit():
@@ -192,15 +225,46 @@ def test_matrix_and_attach_tables_have_one_row_per_input():
 
 
 def test_examples():
-    assert set(EXAMPLE_MODELS) == {"bigram", "mymodel", "two_layer"}
+    assert set(EXAMPLE_MODELS) == {"bigram", "mymodel", "two_layer", "zero_layer_gpt"}
     assert torch.equal(example_model("two_layer").lm_head.weight, example_model("two_layer").lm_head.weight)
     assert [n for n, _ in TestModel().named_parameters()] == ["param1"]
     logits, loss = TwoLayerModel(65)(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long))
     assert logits.shape == (2, 3, 65) and loss.ndim == 0
 
 
-def test_a_device_target_moves_the_same_attributes_as_a_dtype():
-    """The meta device stands in for cuda on a CPU-only machine: .to(device) reaches the same tensors."""
+def test_causal_average_keeps_its_mask_as_a_buffer_and_averages_the_past():
+    m = CausalAverage(5)
+    assert [n for n, _ in m.named_parameters()] == [] and [n for n, _ in m.named_buffers()] == ["bias"]
+    assert list(m.state_dict()) == ["bias"] and m.to("meta").bias.device.type == "meta"
+    x = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0))
+    running_mean = torch.stack([x[:, : t + 1].mean(dim=1) for t in range(4)], dim=1)  # a loop, independently
+    assert torch.allclose(CausalAverage(5)(x), running_mean, atol=1e-6)
+
+
+def test_zero_layer_gpt_ties_its_head_and_counts_like_nanogpt():
+    torch.manual_seed(0)
+    m = ZeroLayerGPT(65, block_size=8, n_embd=16)
+    assert m.lm_head.weight is m.transformer.wte.weight and m.lm_head.bias is None
+    by_hand = 65 * 16 + 8 * 16 + 16 + 16  # wte (= lm_head), wpe, ln_f weight and bias
+    assert m.get_num_params(non_embedding=False) == by_hand and m.get_num_params() == by_hand - 8 * 16
+    assert len(m.state_dict()) == len(list(m.named_parameters())) + 1 == 5  # lm_head.weight: one more key
+    idx = torch.randint(0, 65, (2, 8), generator=torch.Generator().manual_seed(0))
+    logits, loss = m(idx, idx)
+    assert logits.shape == (2, 8, 65) and loss.ndim == 0 and m.context_size == 8
+    loss.backward()
+    assert m.lm_head.weight.grad is m.transformer.wte.weight.grad  # one tensor gets both layers' gradient
+    with pytest.raises(ValueError, match="block_size=8"):
+        m(torch.zeros(1, 9, dtype=torch.long))
+
+
+def test_tree_skips_an_empty_bias_slot():
+    tree = module_tree(ZeroLayerGPT())
+    assert "bias  (" not in tree.split("lm_head")[1]
+    assert "[参数，与 transformer.wte.weight 共享]" in tree
+
+
+def test_a_device_target_moves_the_same_attributes_as_a_dtype_when_no_tensor_is_an_integer():
+    """MyModel holds no integer tensor, so here the meta device and float64 reach the same attributes."""
     by_dtype = as_rows(measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss))
     by_device = as_rows(measure_attributes(MyModel(), MYMODEL_NAMES, mymodel_loss, target="meta"))
     assert {n: row[4] for n, row in by_device.items()} == {n: row[4] for n, row in by_dtype.items()}

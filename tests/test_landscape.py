@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nanogpt_lite as nl
-from nanogpt_lite.instruments.landscape import TwoKnobBigram, gradient_descent, loss_grid, plot_landscape
+from nanogpt_lite.instruments.landscape import TwoKnobBigram, descent_figure, gradient_descent, loss_grid, plot_landscape
 
 
 @pytest.fixture
@@ -112,3 +112,21 @@ def test_plot_draws_contours_path_and_landmarks(knobs):
     assert len(fig.axes) == 2  # the contour axes and its colour bar
     with pytest.raises(ValueError, match="grid must have shape"):
         plot_landscape(a, b, grid.T)
+
+
+def test_descent_figure_pairs_the_path_with_its_losses(knobs):
+    f, _, _ = knobs
+    a, b = torch.linspace(-0.5, 1.5, 9), torch.linspace(-0.5, 1.5, 7)
+    path = gradient_descent(f, (1.0, 0.0), lr=0.1, steps=5)
+    fig = descent_figure(a, b, loss_grid(f, a, b), path, landmarks={"uniform": (0.0, 0.0)})
+    landscape_ax, losses_ax, _ = fig.axes  # the two panels, then the colour bar
+    assert "uniform" in [t.get_text() for t in landscape_ax.texts]
+    assert list(losses_ax.lines[0].get_ydata()) == path.losses.tolist()
+
+
+def test_errors_say_it_in_chinese_first(knobs):
+    f, _, _ = knobs
+    with pytest.raises(ValueError) as refused:
+        gradient_descent(f, (1.0, 0.0), lr=-1.0, steps=5)
+    message = str(refused.value)
+    assert message.index("学习率必须") < message.index("lr must")

@@ -55,26 +55,26 @@ def test_top_k_keeps_only_k_tokens():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, zh, en",
     [
-        ({"temperature": -0.5}, "temperature must be"),
-        ({"temperature": math.nan}, "temperature must be"),
-        ({"temperature": math.inf}, "temperature must be"),
-        ({"top_k": 0}, "top_k must be"),
-        ({"top_k": 1.5}, "top_k must be"),
+        ({"temperature": -0.5}, "温度必须", "temperature must be"),
+        ({"temperature": math.nan}, "温度必须", "temperature must be"),
+        ({"temperature": math.inf}, "温度必须", "temperature must be"),
+        ({"top_k": 0}, "top_k 必须", "top_k must be"),
+        ({"top_k": 1.5}, "top_k 必须", "top_k must be"),
     ],
 )
-def test_bad_options_raise(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        nl.sample_next(torch.zeros(1, 3), **kwargs)
-    model = nl.BigramLanguageModel(3)
-    with pytest.raises(ValueError, match=message):
-        nl.generate(model, torch.zeros(1, 1, dtype=torch.long), 0, **kwargs)
+def test_bad_options_raise_chinese_first(kwargs, zh, en):
+    for call in (lambda: nl.sample_next(torch.zeros(1, 3), **kwargs),
+                 lambda: nl.generate(nl.BigramLanguageModel(3), torch.zeros(1, 1, dtype=torch.long), 0, **kwargs)):
+        with pytest.raises(ValueError, match=en) as info:
+            call()
+        assert 0 <= info.value.args[0].index(zh) < info.value.args[0].index(en)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_bad_logits_raise(bad):
-    with pytest.raises(ValueError, match="NaN or \\+infinity"):
+    with pytest.raises(ValueError, match="NaN 或 \\+inf.*NaN or \\+infinity"):
         nl.sample_next(torch.tensor([[0.0, bad]]))
 
 
@@ -82,12 +82,12 @@ def test_minus_infinity_means_impossible():
     logits = torch.tensor([[0.0, -math.inf, 1.0]])
     ids = nl.sample_next(logits.expand(500, -1), generator=torch.Generator().manual_seed(0))
     assert 1 not in ids
-    with pytest.raises(ValueError, match="all -infinity"):
+    with pytest.raises(ValueError, match="全是 -inf.*all -infinity"):
         nl.sample_next(torch.full((1, 3), -math.inf))
 
 
 def test_temperature_zero_has_no_distribution():
-    with pytest.raises(ValueError, match="greedy"):
+    with pytest.raises(ValueError, match="贪婪解码.*greedy"):
         nl.next_token_probs(torch.zeros(1, 3), temperature=0)
 
 
@@ -134,11 +134,31 @@ def _spy(context_size):
     return Spy(5), seen
 
 
-def test_a_one_token_model_is_asked_once_per_token_not_once_per_step():
+def test_a_one_token_model_is_fed_one_token_per_step():
     model, seen = _spy(1)
     nl.generate(model, torch.zeros(2, 4, dtype=torch.long), 50, generator=torch.Generator().manual_seed(0))
-    assert all(width == 1 for _, width in seen)  # never more context than the model can use
-    assert len(seen) <= 2  # one probe, then all 5 tokens at once: the cost does not grow with length
+    assert seen == [(2, 1)] * 50  # never more context than the model can use
+
+
+def test_generate_is_nanogpts_loop_and_restores_the_mode():
+    """Against a hand-written nanoGPT generate(): crop, last logits, / temperature, top-k, softmax, multinomial."""
+    from nanogpt_lite.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(block_size=4, vocab_size=7, n_layer=1, n_head=1, n_embd=8, dropout=0.3))
+    model.train()
+    idx = torch.tensor([[1, 2], [3, 4]])
+    ours = nl.generate(model, idx, 12, temperature=0.8, top_k=3, generator=torch.Generator().manual_seed(4))
+    assert model.training
+    model.eval()
+    g, ref = torch.Generator().manual_seed(4), idx
+    with torch.no_grad():
+        for _ in range(12):
+            logits = model(ref[:, -4:])[0][:, -1, :] / 0.8
+            v, _ = torch.topk(logits, 3)
+            logits[logits < v[:, [-1]]] = -float("inf")
+            ref = torch.cat((ref, torch.multinomial(torch.softmax(logits, -1), 1, generator=g)), dim=1)
+    assert torch.equal(ours, ref)
 
 
 def test_a_model_with_a_context_window_sees_at_most_that_window():
@@ -150,7 +170,7 @@ def test_a_model_with_a_context_window_sees_at_most_that_window():
 @pytest.mark.parametrize("context_size", [1, 3, None])
 @pytest.mark.parametrize("options", [{}, {"temperature": 0.7, "top_k": 3}, {"greedy": True}])
 def test_every_generation_path_draws_the_same_tokens(context_size, options):
-    """The table shortcut (context 1), a window, and the whole sequence: same model, same seed, same text."""
+    """A one-token window, a wider window, and the whole sequence: same model, same seed, same text."""
     model, _ = _spy(context_size)
     reference, _ = _spy(None)
     reference.load_state_dict(model.state_dict())

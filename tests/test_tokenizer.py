@@ -60,3 +60,16 @@ def test_shakespeare_reference_figures(shakespeare):
     assert tok.decode([46, 43, 50, 50, 53]) == "hello"
     assert (tok.stoi["h"], tok.stoi["e"], tok.stoi["l"], tok.stoi["o"]) == (46, 43, 50, 53)
     assert tok.chars[:3] == ["\n", " ", "!"]
+
+
+def test_errors_say_it_in_chinese_first_then_english():
+    tok = nl.CharTokenizer.from_text("hello")
+    with pytest.raises(nl.UnknownCharacterError) as err:
+        tok.encode("he7")
+    message = str(err.value)
+    assert message.index("不在词表里") < message.index("is not in the vocabulary")
+    assert "第 2 位" in message and "index 2" in message
+    with pytest.raises(nl.UnknownCharacterError, match=r"^编号 9（第 0 位）超出范围.* / id 9 at index 0"):
+        tok.decode([9])
+    with pytest.raises(ValueError, match=r"^词表里的字符必须互不相同，\['a'\].*sorted\(set\(text\)\)"):
+        nl.CharTokenizer(["a", "b", "a"])

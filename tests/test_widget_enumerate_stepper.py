@@ -67,6 +67,7 @@ def test_widget_shows_what_the_slider_says():
     assert "还没调用 next()" in shown(w.view.value) and "enumerate('hello', start=0)" in shown(w.view.value)
     w.step.value = 4
     assert "(3, 'l')" in shown(w.view.value) and "旧值 2" in shown(w.view.value)
+    assert w.play.value == 4  # Play goes on from where the slider is
     w.start.value = 1
     assert "(4, 'l')" in shown(w.view.value) and "旧值 3" in shown(w.view.value)
 
@@ -129,3 +130,21 @@ def test_static_figure_respects_unique_start_and_max_steps():
     rows = [t.get_text() for t in ax.texts if t.get_bbox_patch() is None and t.get_text().startswith("(")]
     assert rows == ["(1, ' ')", "(2, 'd')", "(3, 'e')"]
     assert "sorted(set('hello world'))" in ax.get_title()
+
+
+def test_a_failing_view_is_shown_then_cleared_once_it_works(monkeypatch):
+    """Inside a kernel the Output shows the traceback; here (no kernel) it propagates, and the next good input clears."""
+    w = EnumerateStepper("hello")
+    cleared = []
+    monkeypatch.setattr(w.out, "clear_output", lambda *a, **k: cleared.append(k))
+    real = enumerate_stepper.render_step
+    monkeypatch.setattr(enumerate_stepper, "render_step", lambda *a: (_ for _ in ()).throw(RuntimeError("broken")))
+    with pytest.raises(RuntimeError, match="broken"):
+        w.step.value = 1
+    assert cleared == [{"wait": True}]
+    monkeypatch.setattr(enumerate_stepper, "render_step", real)
+    w.step.value = 2
+    assert cleared == [{"wait": True}, {}] and "(1, 'e')" in shown(w.view.value)
+    w.step.value = 3
+    assert len(cleared) == 2  # a working input sends nothing to the Output widget
+

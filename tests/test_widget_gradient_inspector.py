@@ -159,3 +159,21 @@ def test_the_static_twin_shows_k_times_the_first_gradient():
     assert first == s.state().weight_grad + [s.state().bias_grad]
     with pytest.raises(ValueError, match="times"):
         accumulation_figure(times=0)
+
+
+def test_a_failing_click_is_shown_then_cleared_once_a_click_works(monkeypatch):
+    """Inside a kernel the Output shows the traceback. A working click sends the Output
+    nothing (``out.capture(clear_output=True)`` would clear it on every click), except once after a failure."""
+    w = GradientInspector()
+    cleared = []
+    monkeypatch.setattr(w.out, "clear_output", lambda *a, **k: cleared.append(k))
+    w.forward_button.click()
+    w.lr.value = 0.05
+    assert cleared == []
+    monkeypatch.setattr(w.stepper, "forward", lambda: 1 / 0)
+    w.forward_button.click()  # ipywidgets' click dispatcher reports the error itself outside a kernel
+    assert cleared == [{"wait": True}]
+    monkeypatch.undo()
+    monkeypatch.setattr(w.out, "clear_output", lambda *a, **k: cleared.append(k))
+    w.backward_button.click()
+    assert cleared == [{"wait": True}, {}] and "backward" in w.view.value

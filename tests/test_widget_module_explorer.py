@@ -17,6 +17,8 @@ def test_model_view_shows_tree_and_table_of_the_chosen_model():
     mymodel = model_view("mymodel")
     assert "linear.bias" in mymodel and "running_mean" in mymodel and "缓冲区" in mymodel
     assert "temp_tensor = Tensor (10, 10)  [未注册]" in mymodel
+    tied = model_view("zero_layer_gpt")
+    assert "与 transformer.wte.weight 共享" in tied and "参数共 1,200 个数" in tied  # 65×16 + 8×16 + 16 + 16
     with pytest.raises(ValueError, match="'gpt'"):
         model_view("gpt")
 

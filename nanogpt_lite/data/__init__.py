@@ -89,7 +89,10 @@ def load_text(path: str | os.PathLike | None = None) -> str:
 def split(data: torch.Tensor, train_fraction: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
     """First ``train_fraction`` of the tokens for training, the rest for validation (as nanoGPT)."""
     if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction 必须在 0 和 1 之间 / must be between 0 and 1, got {train_fraction}")
+        raise ValueError(
+            f"train_fraction 必须在 0 和 1 之间（不含两端），收到 {train_fraction}：nanoGPT 用 0.9。 / "
+            f"train_fraction must be between 0 and 1, got {train_fraction}; nanoGPT uses 0.9."
+        )
     n = int(train_fraction * len(data))
     return data[:n], data[n:]
 
@@ -100,7 +103,7 @@ def get_batch(
     """``batch_size`` random windows of ``block_size`` tokens, and the same windows shifted by one."""
     if len(data) <= block_size:
         raise ValueError(
-            f"数据只有 {len(data)} 个 token，需要多于 block_size={block_size} 个 / "
+            f"数据只有 {len(data)} 个词元，需要多于 block_size={block_size} 个：换更长的数据或更小的 block_size。 / "
             f"data has {len(data)} tokens, need more than block_size={block_size}"
         )
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)

@@ -16,16 +16,35 @@ QUESTION_MARK = STOI["?"]  # 12
 HAMLET_IDS = [32, 53, 1, 40, 43, 6, 1, 53, 56, 1, 52, 53, 58, 1, 58, 53, 1, 40, 43]
 HAMLET = "To be, or not to be"
 
+# Exercise 1: a vocabulary built from one line only, so the answer is not in the chapter's printed tables.
+SMALL_TEXT = "To be, or not to be"
+SMALL_CHARS = sorted(set(SMALL_TEXT))  # [' ', ',', 'T', 'b', 'e', 'n', 'o', 'r', 't']
+SMALL_T = SMALL_CHARS.index("t")  # 8
+
+# Exercise 6: the lengths of the training split (chapter 1's table; tests recompute them from the data).
+TRAIN_CHARS = 1_003_854  # characters in the first 90% of tiny Shakespeare
+BPE_TOKENS = 512_843  # the same text in tokens of a BPE with 256 merges trained on it
+WORD_TOKENS = 182_499  # the same text in whitespace words
+BLOCK_SIZE = 8
+
+
+def words_seen(tokens: int, block_size: int = BLOCK_SIZE) -> float:
+    """On average, how many whitespace words ``block_size`` tokens cover, when the split has ``tokens`` tokens."""
+    return block_size * (TRAIN_CHARS / tokens) / (TRAIN_CHARS / WORD_TOKENS)
+
+
 ENCODE_CASES = ["hello world", "", "\n", "Zz", "To be, or not to be?", CHARS]
 
 
-def _check_z(answer: Any) -> None:
-    expect(not isinstance(answer, str), "要的是编号（一个整数），不是字符本身：用 stoi 去查。")
-    expect(isinstance(answer, int), f"答案应是一个整数，你给的是 {type(answer).__name__}。")
-    expect(answer != 65, "65 是词表大小。编号从 0 开始，所以最后一个字符的编号是 64。")
-    expect(answer != 25, "只数了小写字母：排在 'a' 前面还有换行、空格、12 个标点/数字和 26 个大写字母。")
-    expect(answer != 51, "字母都数对了，但前面还有 13 个符号（'\\n', ' ', '!', ... '?'），它们排序在字母前面。")
-    expect(answer == 64, f"还不对：{answer} 是 {ITOS.get(answer, '?')!r} 的编号。'z' 在排好序的词表里排最后。")
+def _check_small_vocab(answer: Any) -> None:
+    expect(not isinstance(answer, str), "要的是编号（一个整数），不是字符本身：编号是字符在 sorted(set(...)) 里的位置。")
+    expect(isinstance(answer, int) and not isinstance(answer, bool), f"答案应是一个整数，你给的是 {type(answer).__name__}。")
+    expect(answer != len(SMALL_CHARS), f"{len(SMALL_CHARS)} 是这个小词表的大小。编号从 0 开始，所以最后一个字符的编号是 {len(SMALL_CHARS) - 1}。")
+    expect(answer != SMALL_TEXT.index("t"), f"{answer} 是 't' 在句子里第一次出现的位置。编号要先去重、再排序：看的是 sorted(set(...))。")
+    expect(answer != STOI["t"], f"{STOI['t']} 是完整的 65 字符词表里 't' 的编号；这里的词表只由这一句话建成，小得多。")
+    expect(answer != SMALL_CHARS.index("T"), "这是大写 'T' 的编号。't' 是小写，排在所有大写字母后面。")
+    expect(answer == SMALL_T, f"还不对：{answer} 是 {SMALL_CHARS[answer] if 0 <= answer < len(SMALL_CHARS) else '(超出范围)'!r} 的编号。"
+           "排序按 Unicode 码位：空格、标点在前，然后大写字母，最后小写字母。")
 
 
 def _check_decoded(answer: Any) -> None:
@@ -95,12 +114,12 @@ def _encode_or_replace(s: str) -> list[int]:
 
 
 q1 = Problem(
-    prompt="在 tiny Shakespeare 的 65 个字符里，'z' 的编号是多少？",
-    checker=_check_z,
-    hint_text="编号就是字符在 sorted(set(text)) 里的位置，从 0 数起；tok.stoi 可以直接查。",
-    solution_text="tok.stoi['z']  # 64：'z' 排在最后，65 个字符的编号是 0..64",
-    reference=lambda: 64,
-    praise="'z' 排在排好序的词表最后，编号 64 = 65 - 1。",
+    prompt=f"只用 {SMALL_TEXT!r} 这一句话建词表（sorted(set(...))），'t' 的编号是多少？",
+    checker=_check_small_vocab,
+    hint_text="先列出这句话里不同的字符，再按 Unicode 码位排序：空格、逗号在前，大写 'T' 在小写字母前面。从 0 数起。",
+    solution_text=f"nl.CharTokenizer.from_text({SMALL_TEXT!r}).stoi['t']  # {SMALL_T}：词表是 {SMALL_CHARS!r}",
+    reference=lambda: SMALL_T,
+    praise=f"词表是 {SMALL_CHARS!r}：{len(SMALL_CHARS)} 个字符，'t' 排在最后。换一段文字，编号就全变了。",
 )
 
 q2 = Problem(
@@ -140,4 +159,32 @@ q5 = Problem(
     reference=lambda: _encode_or_replace,
     praise="这就是「替换成占位符」：不再报错，但原来的字符丢了，解码回不去。",
     untouched=returns_blank("hello"),
+)
+
+
+def _check_block_words(answer: Any) -> None:
+    expect(isinstance(answer, (tuple, list)) and len(answer) == 2,
+           "答案是两个数：(字符级 8 个词元约覆盖几个单词, BPE 8 个词元约覆盖几个单词)，例如 (1.2, 3.4)。")
+    char_words, bpe_words = answer
+    expect(all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in answer), "两个答案都应是数字。")
+    want = (words_seen(TRAIN_CHARS), words_seen(BPE_TOKENS))
+    expect(tuple(answer) != (BLOCK_SIZE, BLOCK_SIZE), "8 是词元数，不是单词数：先把 8 个词元换算成字符，再换算成单词。")
+    close = lambda x, y: abs(x - y) <= 0.1 * y  # noqa: E731
+    expect(not (close(char_words, want[1]) and close(bpe_words, want[0])), "两个数的顺序反了：先字符级，后 BPE。")
+    expect(not close(char_words, BLOCK_SIZE * TRAIN_CHARS / WORD_TOKENS),
+           "乘反了：8 个字符除以每个单词的字符数（约 5.50），得到的单词数比 8 少。")
+    expect(not close(bpe_words, BLOCK_SIZE / (TRAIN_CHARS / BPE_TOKENS) / (TRAIN_CHARS / WORD_TOKENS)),
+           "BPE 一个词元平均约 1.96 个字符：8 个词元是 8 × 1.96 个字符，不是 8 ÷ 1.96。")
+    expect(close(char_words, want[0]), f"字符级还不对：8 个字符 ÷ 每个单词约 5.50 个字符，你给的是 {char_words}。")
+    expect(close(bpe_words, want[1]), f"BPE 还不对：8 × 1.96 个字符，再 ÷ 5.50，你给的是 {bpe_words}。")
+
+
+q6 = Problem(
+    prompt="block_size = 8 时，字符级模型一次平均看到几个单词？BPE（256 次合并）呢？用 1.5 节表里的“平均每个词元的字符数”。",
+    checker=_check_block_words,
+    hint_text="单词级那一列的“每个词元的字符数”就是一个单词（连同它后面的空白）平均占几个字符。"
+              "先算 8 个词元是多少个字符，再除以它。",
+    solution_text="(8 * 1.00 / 5.50, 8 * 1.96 / 5.50)  # 约 (1.45, 2.85)",
+    reference=lambda: (round(words_seen(TRAIN_CHARS), 2), round(words_seen(BPE_TOKENS), 2)),
+    praise="字符级的 8 个词元还不到一个半单词；BPE 的 8 个词元约有三个单词。窗口按词元数算，这就是字符级“序列变长”的代价。",
 )

@@ -9,16 +9,20 @@ from .core import Problem, expect, expect_callable, returns_blank
 CHARS = ["\n", " ", "!", "A", "a", "b", "z"]  # a small vocabulary in chapter 1's sorted order
 
 
-def _check_start_one(answer: Any) -> None:
-    right = [(1, "a"), (2, "b"), (3, "c")]
+START_TEXT, START = "hi!", 10  # exercise 1 (the chapter prints other starts and texts, never this one)
+START_PAIRS = [(10, "h"), (11, "i"), (12, "!")]
+
+
+def _check_start(answer: Any) -> None:
     expect(not isinstance(answer, enumerate), "这是 enumerate 对象本身（惰性的），用 list(...) 把它展开成列表。")
     expect(isinstance(answer, list), f"答案应是一个列表，你给的是 {type(answer).__name__}。")
-    expect(answer != [(0, "a"), (1, "b"), (2, "c")], "这是默认 start=0 的结果：start=1 让编号从 1 开始。")
-    expect(answer != [("a", 1), ("b", 2), ("c", 3)], "顺序反了：enumerate 产生的是 (编号, 值)，编号在前。")
-    expect(answer != [(2, "b"), (3, "c")], "start 不会跳过元素：'a' 仍然是第一个，只是编号从 1 数起。")
+    expect(answer != [(0, "h"), (1, "i"), (2, "!")], "这是默认 start=0 的结果：start=10 让编号从 10 开始。")
+    expect(answer != [("h", 10), ("i", 11), ("!", 12)], "顺序反了：enumerate 产生的是 (编号, 值)，编号在前。")
+    expect(answer != [], "start 不会跳过元素：'h' 仍然是第一个，只是它的编号是 10。")
+    expect(answer != [(11, "h"), (12, "i"), (13, "!")], "第一个编号就是 start 本身（10），不是 start + 1。")
     as_tuples = [tuple(x) if isinstance(x, list) else x for x in answer]
-    expect(answer == right or as_tuples != right, "数字和字母都对，但每一项是元组 (1, 'a')，不是列表 [1, 'a']。")
-    expect(answer == right, f"还不对：你给的是 {answer!r}。把 enumerate('abc', start=1) 的每一步写出来。")
+    expect(answer == START_PAIRS or as_tuples != START_PAIRS, "数字和字符都对，但每一项是元组 (10, 'h')，不是列表 [10, 'h']。")
+    expect(answer == START_PAIRS, f"还不对：你给的是 {answer!r}。把 enumerate('hi!', start=10) 的每一步写出来。")
 
 
 def _check_rest_after_next(answer: Any) -> None:
@@ -65,12 +69,12 @@ def _build_itos(chars: list[str]) -> dict[int, str]:
 
 
 q1 = Problem(
-    prompt="list(enumerate('abc', start=1)) 是什么？",
-    checker=_check_start_one,
+    prompt=f"list(enumerate({START_TEXT!r}, start={START})) 是什么？",
+    checker=_check_start,
     hint_text="enumerate 产生 (编号, 值) 元组；start 只改编号从几数起，不跳过任何元素。",
-    solution_text="[(1, 'a'), (2, 'b'), (3, 'c')]",
-    reference=lambda: [(1, "a"), (2, "b"), (3, "c")],
-    praise="start=1 只改变编号，'a' 还是第一个。",
+    solution_text=f"{START_PAIRS!r}",
+    reference=lambda: list(START_PAIRS),
+    praise="start=10 只改变编号，'h' 还是第一个。",
 )
 
 q2 = Problem(

@@ -80,31 +80,78 @@ def _check_top_k(fn: Callable[[torch.Tensor, int], Any]) -> None:
         expect(torch.equal(got, want), f"{call} 应是 {want.tolist()}，你的是 {got.tolist()}：保留的是最大的 k 个，值不变。")
 
 
+GREEDY_CONTEXT = "o"  # its row is never printed in the chapter: the learner has to look it up
+
+
 @cache
-def _greedy_after_e() -> str:
-    """The character greedy decoding picks after 'e': the most frequent follower in the training split."""
+def _greedy_after(context: str = GREEDY_CONTEXT) -> str:
+    """The character greedy decoding picks after ``context``: its most frequent follower in the training split."""
     text = load_text()
     tok = CharTokenizer.from_text(text)
     train, _ = split(torch.tensor(tok.encode(text)), 0.9)
     counts = bigram_counts(train, tok.vocab_size)
-    return tok.itos[int(counts[tok.stoi["e"]].argmax())]
+    return tok.itos[int(counts[tok.stoi[context]].argmax())]
 
 
 def _check_greedy_pick(answer: Any) -> None:
     expect(isinstance(answer, str) and len(answer) == 1, f"答案是一个字符（比如 'x'），你给的是 {answer!r}。")
-    expect(answer != "r", "'r' 是 FAQ 的示意数字（30%）；实测 'r' 只排第二（12.4%）。看 4.1 节的表。")
-    expect(answer != "d", "FAQ 说 'd' 占 15%，实测只有约 3.9%。看 4.1 节的表。")
-    right = _greedy_after_e()
-    expect(answer == right, f"{answer!r} 不是 'e' 后面最常见的字符。argmax 只看最高的那根柱子。")
+    expect(answer != " ", "空格是 'e' 之后的第一名；'o' 那一行要自己查：counts[tok.stoi['o']] 里最大的是哪个？")
+    expect(answer not in "rn", f"{answer!r} 在 'o' 之后很常见，但不是第一名。argmax 只看最高的那根柱子。")
+    expect(answer == _greedy_after(), f"{answer!r} 不是训练集里 'o' 后面最常见的字符。用 argmax 查一查。")
 
 
-def _check_uniform_entropy(answer: Any) -> None:
+TOP_K = 10  # q4: T -> infinity with top-k = 10
+
+
+def _check_top_k_entropy(answer: Any) -> None:
     expect(isinstance(answer, (int, float)) and not isinstance(answer, bool), f"答案是一个数，你给的是 {answer!r}。")
-    expect(not math.isclose(answer, math.log2(65), abs_tol=1e-3), "这是以 2 为底的（比特 bits）；本章的熵用自然对数（nats）。")
-    expect(answer != 65, "65 是字符个数；熵是 -Σ p·log p，均匀分布时 p = 1/65。")
-    expect(not math.isclose(answer, 1 / 65, abs_tol=1e-4), "1/65 是每个字符的概率；熵是 -Σ p·log p。")
-    expect(answer != 0, "熵为 0 是 T → 0（贪婪）的极限：只剩一个字符。T → ∞ 时所有字符一样可能。")
-    expect(math.isclose(answer, math.log(65), abs_tol=1e-3), f"{answer!r} 不对：均匀分布时 -Σ (1/65)·log(1/65) 等于多少？")
+    expect(not math.isclose(answer, math.log(65), abs_tol=1e-3),
+           "ln 65 是 65 个字符都留下时的极限；top-k = 10 只留下 10 个字符，其余概率为 0。")
+    expect(not math.isclose(answer, math.log2(TOP_K), abs_tol=1e-3),
+           "这是以 2 为底的（比特 bits）；本章的熵用自然对数（nats）。")
+    expect(answer != TOP_K, "10 是留下的字符个数；熵是 -Σ p·ln p，T → ∞ 时留下的每个 p = 1/10。")
+    expect(not math.isclose(answer, 1 / TOP_K, abs_tol=1e-4), "0.1 是每个留下的字符的概率；熵是 -Σ p·ln p。")
+    expect(answer != 0, "熵为 0 是 T → 0（贪婪）的极限：只剩一个字符。T → ∞ 时留下的字符一样可能。")
+    expect(math.isclose(answer, math.log(TOP_K), abs_tol=1e-3),
+           f"{answer!r} 不对：10 个字符一样可能时，-Σ (1/10)·ln(1/10) 等于多少？")
+
+
+PROBS = torch.tensor([0.30, 0.15, 0.20, 0.10, 0.25])  # the FAQ's five-character example
+DRAWS = 20_000  # enough draws for every frequency to land within 2 percentage points of PROBS
+
+
+def _sample_ids(probs: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.multinomial(probs, n, replacement=True, generator=generator)
+
+
+def _draws(fn: Callable[[torch.Tensor, int, int], Any], n: int, seed: int) -> torch.Tensor:
+    """The learner's ``n`` draws as ids, or Incorrect with what is wrong about them."""
+    try:
+        got = fn(PROBS.clone(), n, seed)
+    except RuntimeError as err:
+        if "without replacement" in str(err):
+            raise Incorrect("抽的次数比字符多时报错：要写 replacement=True（抽过的编号还能再抽）。") from None
+        raise
+    ids = _as_float_tensor(got, "sample_ids")
+    expect(ids.shape == (n,), f"sample_ids(PROBS, {n}, {seed}) 应返回 {n} 个编号，形状 ({n},)；你的是 {tuple(ids.shape)}。")
+    expect(bool(((ids >= 0) & (ids < len(PROBS)) & (ids == ids.round())).all()),
+           f"返回的应是编号 0 到 {len(PROBS) - 1}（整数），不是概率。")
+    return ids.long()
+
+
+def _check_sampling(fn: Callable[[torch.Tensor, int, int], Any]) -> None:
+    expect_callable(fn, "sample_ids")
+    first, again = _draws(fn, 50, 7), _draws(fn, 50, 7)
+    expect(not bool((first == PROBS.argmax()).all()),
+           "每次都是概率最大的编号：这是 argmax（贪婪），不是按概率抽。用 torch.multinomial。")
+    expect(torch.equal(first, again),
+           "同一个种子抽了两次，结果却不同：把 generator=torch.Generator().manual_seed(seed) 传给 torch.multinomial。")
+    expect(not torch.equal(first, _draws(fn, 50, 8)), "换了种子，结果却一样：种子没有用上（是不是写死了一个数？）。")
+    freqs = torch.bincount(_draws(fn, DRAWS, 0), minlength=len(PROBS)).double() / DRAWS
+    gap = float((freqs - PROBS.double()).abs().max())
+    expect(gap < 0.02, f"抽 {DRAWS:,} 次的频率 {freqs.numpy().round(3).tolist()} 离概率 {[round(p, 3) for p in PROBS.tolist()]} 太远"
+                       f"（最多差 {gap:.3f}）：要按 probs 抽，不是均匀地抽。")
 
 
 q1 = Problem(
@@ -123,12 +170,12 @@ q1 = Problem(
 )
 
 q2 = Problem(
-    prompt="在训练集的计数表上做贪婪解码（argmax），'e' 后面选哪个字符？",
+    prompt="用训练集的计数表 counts 查一查：贪婪解码（argmax）在 'o' 后面选哪个字符？",
     checker=_check_greedy_pick,
-    hint_text="argmax 总是选概率最高的那个：看 4.1 节实测分布的第一名，不是 FAQ 的示意数字。",
-    solution_text="' '（空格，约 29%）：the、be、have 这些以 e 结尾的词太多了。",
-    reference=_greedy_after_e,
-    praise="所以从 'e' 开始贪婪解码会得到 'e the the the …'。",
+    hint_text="argmax 总是选次数（概率）最高的那个：tok.itos[int(counts[tok.stoi['o']].argmax())]。",
+    solution_text="tok.itos[int(counts[tok.stoi['o']].argmax())]  # 'u'：you、your、thou 里的 'ou'",
+    reference=_greedy_after,
+    praise="'o' 之后的第一名是 'u'（you、your、thou），不是 'e' 之后的空格：每个字符有自己的一行分布。",
 )
 
 q3 = Problem(
@@ -145,10 +192,25 @@ q3 = Problem(
 )
 
 q4 = Problem(
-    prompt="T → ∞ 时，65 个字符上的分布变成均匀分布。它的熵是多少 nats？（保留 3 位小数）",
-    checker=_check_uniform_entropy,
-    hint_text="熵 H = -Σ p·ln p。均匀分布时每个 p = 1/65。",
-    solution_text="math.log(65)  # ≈ 4.174 nats：熵能达到的最大值",
-    reference=lambda: math.log(65),
-    praise="ln 65 ≈ 4.174 是 65 个字符上熵的最大值；4.8 节的曲线正是趋向它。",
+    prompt="T → ∞ 而且 top-k = 10：留下的 10 个字符上的分布是什么样？它的熵是多少 nats？（保留 3 位小数）",
+    checker=_check_top_k_entropy,
+    hint_text="top-k 之后只有 10 个字符概率不为 0；T → ∞ 时它们一样可能，每个 p = 1/10。熵 H = -Σ p·ln p。",
+    solution_text="math.log(10)  # ≈ 2.303 nats：10 个字符上的均匀分布",
+    reference=lambda: math.log(TOP_K),
+    praise="k 个字符上的均匀分布，熵是 ln k：温度再高，top-k 也把熵封顶在 ln k（温度那一节图里的 ln 5 虚线）。",
+)
+
+q5 = Problem(
+    prompt=("写 sample_ids(probs, n, seed)：用种子为 seed 的 torch.Generator，从 probs 里有放回地抽 n 个编号。"
+            "同一个种子要抽出一模一样的编号；抽得多时频率要接近 probs。"),
+    checker=_check_sampling,
+    hint_text=("g = torch.Generator().manual_seed(seed)，再 torch.multinomial(probs, n, replacement=True, generator=g)。"
+               "replacement=True：抽过的编号还能再抽。"),
+    solution_text=(
+        "def sample_ids(probs, n, seed):\n"
+        "    g = torch.Generator().manual_seed(seed)\n"
+        "    return torch.multinomial(probs, n, replacement=True, generator=g)"
+    ),
+    reference=lambda: _sample_ids,
+    praise=f"单次抽到什么是随机的，但种子定了结果就定了；抽 {DRAWS:,} 次，每个频率离概率都不到 2 个百分点。",
 )

@@ -1,4 +1,4 @@
-"""Chapter 5 exercises: gradients by hand, accumulation, and the order of the training loop.
+"""Chapter 5 exercises: gradients by hand, accumulation, the order of the training loop, micro-steps.
 
 The hand-computed questions use round numbers: ``w = [[1.0, 0.5]]``, ``b = [0.5]``,
 ``x = [[1, 2]]``, ``y = [[3]]`` and ``loss = (pred - y) ** 2``, so ``pred = 2.5``.
@@ -95,19 +95,25 @@ def _check_q3(answer: Any) -> None:
     at = {letter: i for i, letter in enumerate(_order(answer))}
     expect(at["C"] < at["E"], "forward 要用到 xb, yb：先 get_batch（C），再 model(xb, yb)（E）。")
     expect(at["E"] < at["B"], "backward 需要 loss 和它的计算图：先 forward（E），再 loss.backward()（B）。")
-    expect(at["D"] < at["B"], "zero_grad 放在 backward 之后，会把刚算好的梯度清掉，step 就什么也不做了。")
     expect(at["B"] < at["A"], "step 用的是 backward 算出的 .grad：先 backward（B），再 step（A）。")
+    expect(
+        not at["B"] < at["D"] < at["A"],
+        "zero_grad 夹在 backward 和 step 之间，会把刚算好的梯度清掉，step 就什么也不做了。"
+        "把它放在 backward 之前，或者像 nanoGPT 那样放在 step 之后。",
+    )
 
 
 q3 = Problem(
     prompt="把 FAQ 训练循环的五行排好顺序（写成字母串，例如 'ABCDE'）：\n"
     + "\n".join(f"  {letter}: {line}" for letter, line in LINES.items()),
     checker=_check_q3,
-    hint_text="数据 → 预测和 loss → 清空旧梯度 → 算新梯度 → 用梯度更新参数。zero_grad 只要在 backward 之前就行。",
-    solution_text="answer = 'CEDBA'   # get_batch, forward, zero_grad, backward, step（nanoGPT 的顺序）\n"
-    "'DCEBA'、'CDEBA' 也对：zero_grad 只要在 backward 之前。",
+    hint_text="数据 → 预测和 loss → 清空旧梯度 → 算新梯度 → 用梯度更新参数。zero_grad 只要不夹在 backward 和 step 之间就行。",
+    solution_text="answer = 'CEDBA'   # get_batch, forward, zero_grad, backward, step（FAQ 和讲座 bigram.py 的顺序）\n"
+    "'DCEBA'、'CDEBA' 也对：zero_grad 只要在 backward 之前。\n"
+    "'CEBAD' 也对：nanoGPT 的 train.py 把 zero_grad 放在 step 之后，下一步开始时 .grad 已经是 None。",
     reference=lambda: "CEDBA",
-    praise="这就是 nanoGPT 每一步做的事。",
+    praise="顺序对了：先有数据和 loss，再算梯度，再 step；zero_grad 没有夹在 backward 和 step 之间。"
+    "FAQ 引用的讲座 bigram.py 是 'CEDBA'，nanoGPT 的 train.py 把 zero_grad 放在最后。",
 )
 
 
@@ -127,4 +133,30 @@ q4 = Problem(
     solution_text="[1.0 − 0.1·(−1), 0.5 − 0.1·(−2)] = [1.1, 0.7]\nanswer = [1.1, 0.7]",
     reference=lambda: [w - 0.1 * g for w, g in zip(WEIGHT, GRAD)],
     praise="对：梯度是负的，所以 w 变大，pred 向 y = 3 靠近。",
+)
+
+
+MICRO_STEPS = 40  # nanoGPT train.py's default gradient_accumulation_steps = 5 * 8
+
+
+def _check_q5(answer: Any) -> None:
+    expect(answer is not None, "答案是 None。写出一个数，例如 0.5。")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise Incorrect("请写成一个数，例如 0.5 或 1 / 2。") from None
+    expect(not math.isclose(value, 1.0), "不缩放的话，40 个 micro-batch 的平均梯度加起来是大批次的 40 倍。")
+    expect(not math.isclose(value, MICRO_STEPS), "乘 40 会让梯度更大（1600 倍）。要的是把 40 份的和变回平均值。")
+    expect(not math.isclose(value, 0.25), "0.25 = 1/4 对应本章例子的 k = 4；这里 gradient_accumulation_steps = 5 * 8 = 40。")
+    expect(math.isclose(value, 1 / MICRO_STEPS, rel_tol=1e-6), "还不对。每次 backward 都把梯度加进 .grad；40 份加起来，要乘多少才等于一份平均值？")
+
+
+q5 = Problem(
+    prompt="nanoGPT 的 train.py 默认 gradient_accumulation_steps = 5 * 8：每一步做 40 次 forward + backward（每次一个一样大的"
+    " micro-batch），才 step 一次。每个 micro-batch 的 loss 要乘以多少，累加出的 .grad 才和一次喂进 40 倍大的批次相同？",
+    checker=_check_q5,
+    hint_text="每个 micro-batch 的 loss 是它自己的平均值。40 次 backward 把 40 份梯度加在一起；大批次的 loss 是 40 份的平均。",
+    solution_text="answer = 1 / 40   # 即 0.025：train.py 里写的是 loss = loss / gradient_accumulation_steps",
+    reference=lambda: 1 / MICRO_STEPS,
+    praise="对：除以 gradient_accumulation_steps，40 份的和就变成了平均值，和大批次一样。",
 )

@@ -63,9 +63,11 @@ def trace_graph(
     gradients (the inputs ``xb``, the targets ``yb``) are not part of the graph.
     """
     if not isinstance(loss, torch.Tensor):
-        raise TypeError(f"loss must be a torch.Tensor, got {type(loss).__name__}")
+        raise TypeError(f"loss 必须是 torch.Tensor，收到 {type(loss).__name__}。 / loss must be a torch.Tensor, got {type(loss).__name__}.")
     if loss.grad_fn is None:
         raise ValueError(
+            "loss 没有 grad_fn，也就没有计算图可走：它是在 torch.no_grad() 里算的，或者由不需要梯度的张量算出，"
+            "或者它本身就是参数。请在 no_grad 之外重新做一次 forward。 / "
             "loss has no grad_fn, so there is no graph to walk: it was computed under torch.no_grad(), "
             "or from tensors that do not require gradients, or it is a parameter itself."
         )

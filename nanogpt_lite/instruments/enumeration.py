@@ -15,7 +15,10 @@ T = TypeVar("T")
 
 def _check_start(start: object) -> None:
     if not isinstance(start, int) or isinstance(start, bool):
-        raise TypeError(f"start must be an int (the first index), got {start!r} of type {type(start).__name__}")
+        raise TypeError(
+            f"start 必须是整数（第一个编号），收到 {start!r}（{type(start).__name__}）。 / "
+            f"start must be an int (the first index), got {start!r} of type {type(start).__name__}"
+        )
 
 
 def enumerate_by_hand(iterable: Iterable[T], start: int = 0) -> Iterator[tuple[int, T]]:
@@ -46,7 +49,10 @@ def build_steps(chars: Sequence[str], start: int = 0) -> list[Step]:
     _check_start(start)
     for index, ch in enumerate(chars):
         if not isinstance(ch, str):
-            raise TypeError(f"chars must hold strings; item {index} is {ch!r} of type {type(ch).__name__}")
+            raise TypeError(
+                f"chars 里应当全是字符串，第 {index} 项是 {ch!r}（{type(ch).__name__}）。 / "
+                f"chars must hold strings; item {index} is {ch!r} of type {type(ch).__name__}"
+            )
     stoi: dict[str, int] = {}
     itos: dict[int, str] = {}
     steps = []
@@ -61,9 +67,14 @@ def build_steps(chars: Sequence[str], start: int = 0) -> list[Step]:
 def positions(text: str, ch: str) -> list[int]:
     """Every index at which the single character ``ch`` occurs in ``text`` (the FAQ's 'l' in 'hello')."""
     if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+        raise TypeError(f"text 必须是字符串，收到 {type(text).__name__}。 / text must be a str, got {type(text).__name__}")
     if not isinstance(ch, str):
-        raise TypeError(f"ch must be a str of one character, got {type(ch).__name__}")
+        raise TypeError(
+            f"ch 必须是一个字符的字符串，收到 {type(ch).__name__}。 / ch must be a str of one character, got {type(ch).__name__}"
+        )
     if len(ch) != 1:
-        raise ValueError(f"ch must be exactly one character, got {ch!r} ({len(ch)} characters)")
+        raise ValueError(
+            f"ch 必须正好是一个字符，收到 {ch!r}（{len(ch)} 个字符）。 / "
+            f"ch must be exactly one character, got {ch!r} ({len(ch)} characters)"
+        )
     return [i for i, c in enumerate(text) if c == ch]

@@ -1,4 +1,5 @@
-"""The small models chapter 3 takes apart: the FAQ's ``MyModel`` and ``TestModel``, and a two-layer bigram."""
+"""The small models chapter 3 takes apart: the FAQ's ``MyModel`` and ``TestModel``, a two-layer bigram,
+and two pieces of nanoGPT's ``model.py`` in miniature (a causal-mask buffer; a GPT with no blocks)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -63,10 +64,71 @@ class TwoLayerModel(nn.Module):
         return logits, F.cross_entropy(logits.flatten(0, 1), targets.flatten())
 
 
+class CausalAverage(nn.Module):
+    """Each position becomes the mean of itself and the positions before it, through a causal mask.
+
+    The mask is a buffer named ``bias``, as in nanoGPT's ``CausalSelfAttention`` when PyTorch has no
+    flash attention: saved and moved with the module, never trained.
+    """
+
+    def __init__(self, block_size: int) -> None:
+        super().__init__()
+        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (B, T, C) -> (B, T, C): row t averages rows 0..t."""
+        T = x.size(1)
+        scores = torch.zeros(T, T, dtype=x.dtype, device=x.device)
+        scores = scores.masked_fill(self.bias[:T, :T] == 0, float("-inf"))  # the future is hidden
+        return F.softmax(scores, dim=-1) @ x
+
+
+class ZeroLayerGPT(nn.Module):
+    """nanoGPT's ``GPT`` with no transformer blocks: token and position embeddings, a final LayerNorm and
+    an output layer tied to the token embedding. The parameter names are nanoGPT's."""
+
+    def __init__(self, vocab_size: int = 65, block_size: int = 8, n_embd: int = 16) -> None:
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab_size, n_embd),  # token embedding
+            wpe=nn.Embedding(block_size, n_embd),  # position embedding
+            ln_f=nn.LayerNorm(n_embd),
+        ))
+        self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight  # weight tying: one Parameter under two names
+
+    @property
+    def context_size(self) -> int:
+        """How many tokens the model can see: ``block_size``, the rows of the position embedding."""
+        return self.transformer.wpe.num_embeddings
+
+    def get_num_params(self, non_embedding: bool = True) -> int:
+        """Parameters counted once each; ``non_embedding`` leaves out the position embedding (as nanoGPT)."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``idx`` (B, T) with T ≤ block_size -> logits (B, T, vocab); loss when targets are given."""
+        T = idx.size(1)
+        if T > self.context_size:
+            raise ValueError(f"序列长 {T}，超过了 block_size={self.context_size}。请先截到最后 "
+                             f"{self.context_size} 个词元。 / sequence length {T} > block_size "
+                             f"{self.context_size}; crop idx to its last {self.context_size} tokens.")
+        pos = torch.arange(T, device=idx.device)
+        x = self.transformer.ln_f(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        logits = self.lm_head(x)
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
 EXAMPLE_MODELS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
     "bigram": ("BigramLanguageModel(65)", lambda: BigramLanguageModel(65)),
     "mymodel": ("MyModel()  (FAQ)", MyModel),
     "two_layer": ("TwoLayerModel(65, n_embd=16)", lambda: TwoLayerModel(65, n_embd=16)),
+    "zero_layer_gpt": ("ZeroLayerGPT(65, block_size=8, n_embd=16)", lambda: ZeroLayerGPT(65, 8, 16)),
 }
 """Key -> (the constructor call a learner would type, a builder)."""
 

@@ -22,7 +22,10 @@ Y = torch.tensor([[3.0]])
 
 
 class StepOrderError(RuntimeError):
-    """A training-loop line was called when PyTorch could not run it (e.g. backward() with no fresh forward())."""
+    """A training-loop line PyTorch cannot run now: backward() before any forward(), or twice on one graph.
+
+    The message is Chinese first, then English; for a second backward() it quotes PyTorch's own error.
+    """
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def numerical_grad(fn: Callable[[torch.Tensor], torch.Tensor], point: torch.Tens
     error of ``f`` swamps a difference this small.
     """
     if not (eps > 0 and math.isfinite(eps)):
-        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+        raise ValueError(f"eps 必须是大于 0 的有限数，收到 {eps}。 / eps must be a finite number > 0, got {eps}.")
     point = point.detach()
     grad = torch.zeros_like(point)
     for i in range(point.numel()):
@@ -69,7 +72,7 @@ def numerical_grad(fn: Callable[[torch.Tensor], torch.Tensor], point: torch.Tens
 
 def _check_lr(lr: float) -> float:
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        raise ValueError(f"学习率必须是大于 0 的有限数，收到 {lr!r}。请把 lr 改成正数。 / lr must be a finite number > 0, got {lr!r}.")
     return float(lr)
 
 
@@ -85,7 +88,7 @@ class LinearStepper:
             torch.manual_seed(seed)
             self.model = nn.Linear(2, 1)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=_check_lr(lr))
-        self.loss: torch.Tensor | None = None  # the graph of the last forward(), until backward() uses it up
+        self.loss: torch.Tensor | None = None  # the last forward()'s loss; backward() frees its graph
         self.losses: list[float] = []
         self.actions: list[str] = []
 
@@ -109,14 +112,25 @@ class LinearStepper:
         self.actions.append("zero_grad")
 
     def backward(self) -> None:
-        """``loss.backward()``: adds d loss / d parameter to each ``.grad``, then frees the graph."""
+        """``loss.backward()``: adds d loss / d parameter to each ``.grad``; PyTorch then frees the graph.
+
+        A second call on the same loss is passed to PyTorch, and PyTorch's refusal is raised as a
+        :class:`StepOrderError` that quotes it.
+        """
         if self.loss is None:
             raise StepOrderError(
-                "backward() needs a fresh forward(): there is no computation graph (backward() frees the graph "
-                "it used, so every backward() needs its own forward()). 先 forward，再 backward。"
+                "还没有 forward()：没有 loss，也就没有计算图。请先 forward，再 backward。 / "
+                "backward() needs a forward() first: there is no loss and no computation graph yet."
             )
-        self.loss.backward()
-        self.loss = None
+        try:
+            self.loss.backward()
+        except RuntimeError as error:  # the graph of this loss was freed by the last backward()
+            pytorch_says = str(error).splitlines()[0]
+            raise StepOrderError(
+                "这个 loss 的计算图已被上一次 backward() 释放，每次 backward() 都需要一次新的 forward()。请先 forward。"
+                f"PyTorch 的原话：{pytorch_says} / backward() frees the graph it used, so every backward() needs "
+                "its own forward(); run forward() first."
+            ) from error
         self.actions.append("backward")
 
     def step(self) -> None:

@@ -108,6 +108,8 @@ def module_tree(module: nn.Module) -> str:
     def walk(m: nn.Module, prefix: str, indent: str) -> None:
         entries: list[tuple[str, str, nn.Module | None]] = []  # (line, name, child to open)
         for name, p in m._parameters.items():
+            if p is None:  # a slot left empty, e.g. nn.Linear(..., bias=False)
+                continue
             shared = first_name.get(id(p), prefix + name)
             note = f"  [参数，与 {shared} 共享]" if shared != prefix + name else "  [参数]"
             entries.append((f"{name}  {_shape(p)}  {p.numel():,}{note}", name, None))
@@ -197,8 +199,10 @@ def measure_attributes(
     ``loss_fn(model)`` runs the forward pass and returns a scalar loss. After ``backward()`` we record
     which attributes got a ``.grad``; ``changed`` compares values just before and just after one
     ``AdamW(model.parameters()).step()``; ``in_state_dict`` reads the real ``state_dict()`` keys;
-    ``moved`` checks what ``.to(target)`` converted (a float dtype works on a CPU-only machine;
-    ``.to(device)`` reaches the same tensors).
+    ``moved`` checks what ``.to(target)`` converted. A float dtype works on a CPU-only machine, but it is
+    not the same as a device: ``.to(dtype)`` converts floating-point parameters and buffers only (an
+    integer buffer keeps its dtype), ``.to(device)`` moves every parameter and buffer. Neither touches
+    a plain tensor attribute (see :func:`conversion_table`).
     """
     target = torch.device(target) if isinstance(target, str) else target
     if isinstance(target, torch.dtype) and not target.is_floating_point:
@@ -243,6 +247,38 @@ def matrix_table(reports: Iterable[AttributeReport], target: str = "float64") ->
     rows = tuple(
         (r.name, r.attached_as, r.has_grad, r.changed, r.in_parameters, r.in_state_dict, r.moved) for r in reports
     )
+    return Table(headers, rows)
+
+
+# ----------------------------------------------------------------------------- what .to(dtype) and .to(device) reach
+
+
+def named_tensors(module: nn.Module) -> list[tuple[str, str, torch.Tensor]]:
+    """(dotted name, kind, tensor) for every parameter, buffer and plain tensor attribute of ``module``."""
+    found = [(n, "参数", p) for n, p in module.named_parameters()]
+    found += [(n, "缓冲区", b) for n, b in module.named_buffers()]
+    for prefix, m in module.named_modules():
+        for name in plain_attributes(m):
+            value = getattr(m, name)
+            if isinstance(value, torch.Tensor):
+                found.append((f"{prefix}.{name}" if prefix else name, "普通张量", value))
+    return found
+
+
+def _dtype(t: torch.Tensor) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
+def conversion_table(module: nn.Module, device: str = "meta") -> Table:
+    """Every tensor of ``module`` before and after ``.to(torch.float64)`` and ``.to(device)``, each measured
+    on its own deep copy: the dtype and the device it ends up with."""
+    as_float64 = {n: t for n, _, t in named_tensors(copy.deepcopy(module).to(torch.float64))}
+    on_device = {n: t for n, _, t in named_tensors(copy.deepcopy(module).to(device))}
+    rows = tuple(
+        (n, kind, f"{_dtype(t)}, {t.device.type}", _dtype(as_float64[n]), on_device[n].device.type)
+        for n, kind, t in named_tensors(module)
+    )
+    headers = ("名称", "类别", "原来", ".to(float64) 之后的 dtype", f'.to("{device}") 之后的设备')
     return Table(headers, rows)
 
 

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..counts import bigram_probs
+from ..plotting import figure_label
 
 LossFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -33,11 +34,17 @@ class TwoKnobBigram:
 
     def __init__(self, counts: torch.Tensor, smoothing: float = 1.0) -> None:
         if counts.dim() != 2 or counts.shape[0] != counts.shape[1]:
-            raise ValueError(f"counts must be a square (vocab, vocab) matrix, got shape {tuple(counts.shape)}")
+            raise ValueError(
+                f"counts 必须是 (词表, 词表) 的方阵，收到形状 {tuple(counts.shape)}。 / "
+                f"counts must be a square (vocab, vocab) matrix, got shape {tuple(counts.shape)}."
+            )
         if not torch.isfinite(counts).all() or (counts < 0).any() or counts.sum() <= 0:
-            raise ValueError("counts must be finite, non-negative and not all zero")
+            raise ValueError("counts 必须是有限的非负数，而且不能全为 0。 / counts must be finite, non-negative and not all zero.")
         if not (smoothing > 0 and math.isfinite(smoothing)):
-            raise ValueError(f"smoothing must be a finite number > 0 (log 0 would be -inf), got {smoothing}")
+            raise ValueError(
+                f"smoothing 必须是大于 0 的有限数（否则会出现 log 0 = -inf），收到 {smoothing}。 / "
+                f"smoothing must be a finite number > 0 (log 0 would be -inf), got {smoothing}."
+            )
         self.counts = counts.double()
         self.total = self.counts.sum()
         next_counts = self.counts.sum(dim=0) + smoothing
@@ -46,7 +53,10 @@ class TwoKnobBigram:
 
     def __call__(self, params: torch.Tensor) -> torch.Tensor:
         if params.shape[-1:] != (2,):
-            raise ValueError(f"params must have shape (..., 2) holding [a, b], got shape {tuple(params.shape)}")
+            raise ValueError(
+                f"params 的最后一维必须是 [a, b] 两个数，收到形状 {tuple(params.shape)}。 / "
+                f"params must have shape (..., 2) holding [a, b], got shape {tuple(params.shape)}."
+            )
         a, b = params[..., 0, None, None], params[..., 1, None, None]
         logits = a * self.unigram_logp + b * self.bigram_logp  # (..., V, V)
         return -(self.counts * torch.log_softmax(logits, dim=-1)).sum(dim=(-2, -1)) / self.total
@@ -59,7 +69,9 @@ def loss_grid(loss_fn: LossFn, a_values: torch.Tensor, b_values: torch.Tensor) -
     """
     a_values, b_values = torch.as_tensor(a_values, dtype=torch.float64), torch.as_tensor(b_values, dtype=torch.float64)
     if a_values.dim() != 1 or b_values.dim() != 1 or len(a_values) < 2 or len(b_values) < 2:
-        raise ValueError("a_values and b_values must be 1-D with at least 2 values each")
+        raise ValueError(
+            "a_values 和 b_values 必须是一维的，各至少 2 个值。 / a_values and b_values must be 1-D with at least 2 values each."
+        )
     with torch.no_grad():
         rows = [loss_fn(torch.stack([a_values, b.expand_as(a_values)], dim=-1)) for b in b_values]
     return torch.stack(rows)
@@ -76,18 +88,21 @@ class DescentPath:
 def gradient_descent(loss_fn: LossFn, start: tuple[float, float], *, lr: float, steps: int) -> DescentPath:
     """Plain gradient descent, the FAQ's loop: forward, zero the grad, backward, ``param -= lr * grad``."""
     if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+        raise ValueError(f"学习率必须是大于 0 的有限数，收到 {lr}。 / lr must be a finite number > 0, got {lr}.")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+        raise ValueError(f"steps 必须是 ≥ 0 的整数，收到 {steps!r}。 / steps must be an int >= 0, got {steps!r}.")
     params = torch.tensor(start, dtype=torch.float64)
     if params.shape != (2,):
-        raise ValueError(f"start must be two numbers (a, b), got {start!r}")
+        raise ValueError(f"start 必须是两个数 (a, b)，收到 {start!r}。 / start must be two numbers (a, b), got {start!r}.")
     params.requires_grad_(True)
     points, losses = [], []
     for _ in range(steps):
         loss = loss_fn(params)  # forward
         if loss.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar for a (2,) input, got shape {tuple(loss.shape)}")
+            raise ValueError(
+                f"loss_fn 对一个 (2,) 的输入必须返回标量，收到形状 {tuple(loss.shape)}。 / "
+                f"loss_fn must return a scalar for a (2,) input, got shape {tuple(loss.shape)}."
+            )
         params.grad = None  # zero_grad(set_to_none=True)
         loss.backward()  # backward: params.grad = d loss / d params
         points.append(params.detach().clone())
@@ -111,7 +126,11 @@ def plot_landscape(
 ) -> Figure:
     """Filled contours of ``grid`` (levels packed towards the valley floor), the path, and labelled points."""
     if grid.shape != (len(b_values), len(a_values)):
-        raise ValueError(f"grid must have shape (len(b_values), len(a_values)) = {(len(b_values), len(a_values))}, got {tuple(grid.shape)}")
+        expected = (len(b_values), len(a_values))
+        raise ValueError(
+            f"grid 的形状应为 (len(b_values), len(a_values)) = {expected}，收到 {tuple(grid.shape)}。 / "
+            f"grid must have shape (len(b_values), len(a_values)) = {expected}, got {tuple(grid.shape)}."
+        )
     if ax is None:
         fig = Figure(figsize=(6.4, 4.8))
         ax = fig.add_subplot()
@@ -132,3 +151,21 @@ def plot_landscape(
     ax.set_xlabel("a")
     ax.set_ylabel("b")
     return ax.figure
+
+
+def descent_figure(
+    a_values: torch.Tensor,
+    b_values: torch.Tensor,
+    grid: torch.Tensor,
+    path: DescentPath,
+    *,
+    landmarks: Mapping[str, tuple[float, float]] | None = None,
+) -> Figure:
+    """Chapter 5's figure: the landscape with the descent path (left), the loss at each step (right)."""
+    fig = Figure(figsize=(11.5, 4.2))
+    left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    plot_landscape(a_values, b_values, grid, path, landmarks=landmarks, ax=left)
+    left.set_title(figure_label("损失地形（等高线）和梯度下降的路径", "loss landscape, descent path"))
+    right.plot(path.losses.numpy(), "o-", markersize=3)
+    right.set(xlabel=figure_label("步数", "step"), ylabel="loss", title=figure_label("沿路径的损失", "loss along the path"))
+    return fig

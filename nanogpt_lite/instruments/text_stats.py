@@ -26,7 +26,9 @@ def find_cycle(ids: Sequence[int], *, context_size: int = 1) -> Cycle | None:
     use this on deterministic output only.)
     """
     if isinstance(context_size, bool) or not isinstance(context_size, int) or context_size < 1:
-        raise ValueError(f"context_size must be a whole number >= 1, got {context_size!r}")
+        raise ValueError(
+            f"context_size 必须是 >= 1 的整数，收到 {context_size!r}。 / context_size must be a whole number >= 1, got {context_size!r}"
+        )
     ids = [int(i) for i in ids]
     first_seen: dict[tuple[int, ...], int] = {}
     for end in range(context_size, len(ids) + 1):
@@ -42,7 +44,7 @@ def loop_tokens(ids: Sequence[int], cycle: Cycle) -> tuple[int, ...]:
     """The tokens that repeat, rotated to their smallest rotation, so one loop reached at different points compares equal."""
     ids = [int(i) for i in ids]
     if cycle.start < 0 or cycle.period < 1 or cycle.start + cycle.period > len(ids):
-        raise ValueError(f"{cycle} does not fit in a text of {len(ids)} tokens")
+        raise ValueError(f"{cycle} 超出了这段 {len(ids)} 个词元的文字。 / {cycle} does not fit in a text of {len(ids)} tokens")
     loop = ids[cycle.start : cycle.start + cycle.period]
     return min(tuple(loop[i:] + loop[:i]) for i in range(len(loop)))
 
@@ -50,11 +52,13 @@ def loop_tokens(ids: Sequence[int], cycle: Cycle) -> tuple[int, ...]:
 def repeated_ngram_share(ids: Sequence[int], n: int) -> float:
     """The share of the text's n-grams (one per position) that already occurred earlier in it (0..1)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+        raise ValueError(f"n 必须是 >= 1 的整数，收到 {n!r}。 / n must be a whole number >= 1, got {n!r}")
     ids = [int(i) for i in ids]
     grams = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
     if not grams:
-        raise ValueError(f"the text has {len(ids)} tokens: too short for {n}-grams")
+        raise ValueError(
+            f"这段文字只有 {len(ids)} 个词元，不够组成 {n}-gram。 / the text has {len(ids)} tokens: too short for {n}-grams"
+        )
     return 1 - len(set(grams)) / len(grams)
 
 
@@ -80,7 +84,7 @@ class TextStats:
 def text_stats(ids: Sequence[int], model: nn.Module, *, n: int = 4, deterministic: bool = False) -> TextStats:
     """Statistics of ``ids`` as scored by the bigram ``model``; ``cycle`` is looked for only when ``deterministic``."""
     if len(ids) < 2:
-        raise ValueError(f"need at least 2 tokens to score a text, got {len(ids)}")
+        raise ValueError(f"至少要 2 个词元才能打分，收到 {len(ids)} 个。 / need at least 2 tokens to score a text, got {len(ids)}")
     data = torch.as_tensor([int(i) for i in ids], dtype=torch.long)
     return TextStats(
         length=len(ids),

@@ -31,7 +31,7 @@ def plain_words(text: str) -> list[str]:
 def unknown_shares(known: Callable[[str], bool], val_words: list[str]) -> tuple[float, float]:
     """(share of word occurrences, share of distinct words) of ``val_words`` that are not ``known``."""
     if not val_words:
-        raise ValueError("val_words is empty: there is nothing to measure")
+        raise ValueError("val_words 是空的：没有词可以量。 / val_words is empty: there is nothing to measure")
     distinct = set(val_words)
     by_occurrence = sum(not known(w) for w in val_words) / len(val_words)
     by_distinct = sum(not known(w) for w in distinct) / len(distinct)
@@ -41,12 +41,15 @@ def unknown_shares(known: Callable[[str], bool], val_words: list[str]) -> tuple[
 def next_char_shares(text: str, context: str, top: int = 5) -> tuple[int, list[tuple[str, float]]]:
     """How often ``context`` is followed by a character, and the ``top`` next characters with their shares."""
     if not context:
-        raise ValueError("context must hold at least one character")
+        raise ValueError("context 至少要有一个字符。 / context must hold at least one character")
     ends = (m.start() + len(context) for m in re.finditer(f"(?={re.escape(context)})", text))  # overlaps count
     following = Counter(text[end] for end in ends if end < len(text))
     total = sum(following.values())
     if total == 0:
-        raise ValueError(f"{context!r} is never followed by a character in this text")
+        raise ValueError(
+            f"{context!r} 在这段文本里后面从来没有跟着字符：换一个上下文。 / "
+            f"{context!r} is never followed by a character in this text"
+        )
     ranked = sorted(following.items(), key=lambda item: (-item[1], item[0]))[:top]
     return total, [(ch, n / total) for ch, n in ranked]
 

@@ -6,6 +6,7 @@ The view is :func:`render_step` (pure HTML) over :func:`nanogpt_lite.instruments
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
@@ -94,9 +95,12 @@ class EnumerateStepper(widgets.VBox):
         self.start = IntField(start, "start=", "start")  # "2.5" is refused with a note, never read as 25
         self.play = widgets.Play(interval=interval_ms, min=0, step=1)
         self.step = widgets.IntSlider(min=0, description="next() 次数")
-        self.link = widgets.jslink((self.play, "value"), (self.step, "value"))  # runs in the browser
+        # Play drives the slider in the browser; a slider move reaches Play from Python, after the view is updated, so
+        # each move sends one message to the kernel instead of two (a jslink would also send Play's value).
+        self.link = widgets.jsdlink((self.play, "value"), (self.step, "value"))
         self.view = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
+        self._failed = False
         wrap = widgets.Layout(flex_flow="row wrap", align_items="center")  # a narrow notebook wraps, never clips
         super().__init__([
             widgets.HBox([self.text, self.start, self.unique], layout=wrap),
@@ -105,12 +109,32 @@ class EnumerateStepper(widgets.VBox):
             self.out,
         ])
         self.add_class("nl-enumerate-stepper")
-        self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
+        self._refresh = self._guarded(self._show)
         for control in (self.text, self.unique):
             control.observe(self._resize, names="value")
         for control in (self.start, self.step):
             control.observe(self._refresh, names="value")
+        self.step.observe(self._follow, names="value")  # after the view's refresh
         self._resize()
+
+    def _guarded(self, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback`` with its errors shown in ``self.out`` (as ``@out.capture`` would), but no message to the browser
+        while nothing fails: ``out.capture`` sends four Output updates and a clear_output on every input."""
+
+        def run(*args: object) -> None:
+            try:
+                callback(*args)
+            except Exception:
+                self._failed = True
+                with self.out:  # in a kernel the traceback shows in the widget and stops here; elsewhere it propagates
+                    self.out.clear_output(wait=True)
+                    raise
+                return
+            if self._failed:  # the learner fixed it: the old traceback goes
+                self._failed = False
+                self.out.clear_output()
+
+        return run
 
     @property
     def sequence(self) -> list[str]:
@@ -125,6 +149,10 @@ class EnumerateStepper(widgets.VBox):
         n = len(self.sequence)
         self.play.max = self.step.max = n  # lowering max also pulls the value down
         self._refresh()
+
+    def _follow(self, change: dict) -> None:
+        """Keep Play where the learner put the slider, so Play goes on from there."""
+        self.play.value = change["new"]
 
     def _show(self, change: object = None) -> None:
         self.view.value = render_step(self.sequence, self.step.value, self.start.value, self.name)

@@ -100,7 +100,7 @@ class ModuleExplorer(widgets.VBox):
         self.attach_html = widgets.HTML()
         self.out = widgets.Output()  # shows an error raised inside a callback
         super().__init__([
-            widgets.HTML(_STYLE + "<b>① 选一个模型：它登记了什么？</b>"), self.model, self.model_html,
+            widgets.HTML(_STYLE + "<b>① 选一个模型：它注册了什么？</b>"), self.model, self.model_html,
             widgets.HTML("<b>② 换一种方式挂上 <code>extra</code>：一步 AdamW、state_dict()、.to() 各碰到了什么？</b>"),
             self.attach, self.attach_html, self.out,
         ])

@@ -82,9 +82,9 @@ def explore(
 ) -> Exploration:
     """Generate ``length`` characters after ``context`` with these settings, from ``torch.Generator().manual_seed(seed)``."""
     if not isinstance(context, str) or len(context) != 1:
-        raise ValueError(f"context must be a single character, got {context!r}")
+        raise ValueError(f"上下文必须是单个字符，收到 {context!r}。 / context must be a single character, got {context!r}")
     if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
+        raise ValueError(f"生成长度 length 必须 >= 1，收到 {length}。 / length must be >= 1, got {length}")
     device = next(model.parameters()).device
     idx = torch.tensor([tok.encode(context)], device=device)
     with torch.no_grad():

@@ -93,7 +93,10 @@ class TokenizerPlayground(widgets.VBox):
 
     def __init__(self, tokenizers: dict[str, Tokenizer], text: str = "hello world") -> None:
         if not tokenizers:
-            raise ValueError("tokenizers is empty: pass at least one, e.g. {'字符级 char': tok}")
+            raise ValueError(
+                "tokenizers 是空的：至少传一个分词器，例如 {'字符级 char': tok}。 / "
+                "tokenizers is empty: pass at least one, e.g. {'字符级 char': tok}"
+            )
         self.tokenizers = dict(tokenizers)
         self.text = widgets.Textarea(value=text, description="文本 text", layout=widgets.Layout(width="95%"))
         self.mode = widgets.ToggleButtons(options=list(self.tokenizers), description="分词 tokenizer",

@@ -89,6 +89,32 @@ ARM_PROBE_JS = """([target, pattern, images]) => {
   window.__nlProbe = probe;
 }"""
 
+# Installed in every page before JupyterLab loads: timestamps of each websocket frame sent and received, so a latency
+# sample splits into input → first frame sent (the browser and the widget's view), first frame sent → last frame received
+# before the update shows (the server and the kernel), and that frame → the update (rendering).
+WS_TIMING_JS = """(() => {
+  const log = {sent: [], received: []};
+  window.__nlWs = log;
+  const Native = window.WebSocket;
+  const send = Native.prototype.send;
+  Native.prototype.send = function (data) { log.sent.push(performance.now()); return send.call(this, data); };
+  class Timed extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => log.received.push(performance.now()));
+    }
+  }
+  window.WebSocket = Timed;
+})()"""
+SPLIT_JS = """() => {
+  const {t0, t1} = window.__nlProbe, log = window.__nlWs;
+  const sent = log.sent.find(t => t >= t0);
+  const got = log.received.filter(t => sent !== undefined && t >= sent && t <= t1).pop();
+  log.sent.length = 0; log.received.length = 0;
+  if (sent === undefined || got === undefined) return null;
+  return {browser_ms: sent - t0, kernel_ms: got - sent, render_ms: t1 - got};
+}"""
+
 THEME_APPLIED_JS = """theme => document.body.dataset.jpThemeName === theme
   && getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''"""
 
@@ -200,6 +226,7 @@ class Chapter:
     page: object  # playwright Page
     name: str
     latencies: dict[str, list[float]]
+    splits: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def widget(self, css_class: str):
         """The (first) widget carrying ``css_class``, scrolled into view."""
@@ -219,6 +246,9 @@ class Chapter:
             self.page.evaluate("() => window.__nlProbe.stop()")
         elapsed = self.page.evaluate("() => window.__nlProbe.t1 - window.__nlProbe.t0")
         self.latencies.setdefault(css_class, []).append(round(elapsed, 1))
+        split = self.page.evaluate(SPLIT_JS)
+        if split is not None:
+            self.splits.setdefault(css_class, []).append(split)
         return elapsed
 
     def text(self, selector: str) -> str:
@@ -264,6 +294,7 @@ class Lab:
     process: subprocess.Popen
     log: Path
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    splits: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def api(self, method: str, path: str) -> object:
         request = urllib.request.Request(f"{self.url}{path}", method=method,
@@ -288,6 +319,7 @@ class Lab:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         self.stop_kernels(notebook)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_init_script(WS_TIMING_JS)
         page = context.new_page()
         page.set_default_timeout(60_000)
         name = path.stem
@@ -298,7 +330,7 @@ class Lab:
             page.wait_for_function(OUTPUTS_CLEARED_JS)
             click_menu(page, "Run", "Run All Cells")
             page.wait_for_function(ALL_CELLS_RAN_JS, timeout=300_000)
-            chapter = Chapter(page, name, self.latencies)
+            chapter = Chapter(page, name, self.latencies, self.splits)
             errors = chapter.errors()
             assert not errors, f"{notebook}: cells show errors:\n" + "\n---\n".join(errors)
             yield chapter
@@ -378,16 +410,21 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        write_latencies(server.latencies)
+        write_latencies(server.latencies, server.splits)
 
 
-def write_latencies(latencies: dict[str, list[float]]) -> None:
-    """Merge this run's samples into build/browser-latency.json (widgets not driven this time are kept)."""
+def write_latencies(latencies: dict[str, list[float]], splits: dict[str, list[dict[str, float]]] | None = None) -> None:
+    """Merge this run's samples into build/browser-latency.json (widgets not driven this time are kept), with the
+    median of each part of a sample (see ``WS_TIMING_JS``)."""
     if not latencies:
         return
     report = json.loads(LATENCY_FILE.read_text(encoding="utf-8")) if LATENCY_FILE.is_file() else {}
     for css_class, samples in latencies.items():
         report[css_class] = {"samples_ms": samples, "p50_ms": round(percentile(samples, 50), 1),
                              "p95_ms": round(percentile(samples, 95), 1)}
+        parts = (splits or {}).get(css_class)
+        if parts:
+            report[css_class]["split_p50_ms"] = {key: round(percentile([p[key] for p in parts], 50), 1) for key in parts[0]}
+            report[css_class]["split_p95_ms"] = {key: round(percentile([p[key] for p in parts], 95), 1) for key in parts[0]}
     LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
     LATENCY_FILE.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -91,6 +91,20 @@ def test_start_refuses_what_is_not_an_integer(chapter):
     assert start_box.input_value() == "2.5" and chapter.text(VIEW) == before  # the typed text stays; so does the view
 
 
+def test_thirty_slider_steps_for_the_latency_probe(chapter):
+    stepper = chapter.widget(WIDGET)
+    stepper.locator(".widget-checkbox input").set_checked(False)
+    chapter.measure(WIDGET, VIEW, lambda: stepper.locator(".widget-text input").first.fill("hello world"), r"11 个元素")
+    stepper.locator(".widget-play button").nth(1).click()  # stop: back to 0
+    chapter.page.locator(VIEW).get_by_text("还没调用 next()").wait_for()
+    stepper.locator(".widget-slider .noUi-handle").focus()
+    k = 0
+    for n in range(30):  # ten steps right, ten back, ten right: 30 samples for the latency figure
+        key, k = ("ArrowRight", k + 1) if (n // 10) % 2 == 0 else ("ArrowLeft", k - 1)
+        chapter.measure(WIDGET, VIEW, lambda: chapter.page.keyboard.press(key), rf"已调用 next\(\) {k} 次")
+    assert "已调用 next() 10 次" in chapter.text(VIEW)
+
+
 def test_readable_in_light_and_dark_at_900px(chapter):
     stepper = chapter.widget(WIDGET)
     stepper.locator(".widget-checkbox input").set_checked(False)

@@ -46,6 +46,18 @@ def test_attaching_extra_another_way_remeasures_the_matrix(chapter, kind):
     chapter.screenshot(WIDGET)
 
 
+def test_thirty_model_picks_for_the_latency_probe(chapter):
+    dropdown = chapter.widget(WIDGET).locator("select").first
+    calls = [call for call, _ in EXAMPLE_MODELS.values()]
+    names = {call: type(example_model(key)).__name__ for key, (call, _) in EXAMPLE_MODELS.items()}
+    shown = dropdown.locator("option:checked").inner_text()
+    start = calls.index(shown) + 1 if shown in calls else 0
+    for n in range(30):  # the next model each time, never the one shown: 30 samples for the latency figure
+        call = calls[(start + n) % len(calls)]
+        chapter.measure(WIDGET, MODEL_VIEW, lambda: dropdown.select_option(label=call), names[call])
+    assert chapter.text(MODEL_VIEW).startswith(names[call])
+
+
 def test_readable_in_light_and_dark_at_900px(chapter):
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)

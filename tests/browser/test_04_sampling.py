@@ -1,4 +1,6 @@
 """Chapter 4 in a real browser: run every cell, then turn the sampling explorer's knobs."""
+import re
+
 import pytest
 
 WIDGET = "nl-sampling-explorer"
@@ -77,6 +79,17 @@ def test_seed_refuses_a_negative_number(chapter):
     box.press("Enter")
     chapter.widget(WIDGET).get_by_text("got -5").wait_for()
     assert box.input_value() == "-5" and chapter.text(REPORT) == report  # the typed text stays; so does the sample
+
+
+def test_thirty_temperature_steps_for_the_latency_probe(chapter):
+    handle = chapter.widget(WIDGET).locator(".widget-hslider:has-text('温度') .noUi-handle")
+    handle.focus()
+    temperature = float(re.search(r"T=([\d.]+) ·", chapter.text(REPORT)).group(1))
+    for n in range(30):  # 15 steps up, 15 down: 30 samples for the latency figure
+        temperature = round(temperature + (0.05 if n < 15 else -0.05), 2)
+        chapter.measure(WIDGET, REPORT, lambda: chapter.page.keyboard.press("ArrowRight" if n < 15 else "ArrowLeft"),
+                        rf"T={temperature:g} ·")
+    assert not chapter.errors(f".{WIDGET}")
 
 
 def test_readable_in_light_and_dark_at_900px(chapter):

@@ -79,6 +79,19 @@ def test_learning_rate_slider(chapter):
     assert not chapter.errors(f".{WIDGET}")
 
 
+def test_thirty_inputs_for_the_latency_probe(chapter):
+    click(chapter, "重来 reset", "重新开始")
+    for n in range(1, 16):  # 15 training steps and 15 learning-rate steps: 30 samples for the latency figure
+        click(chapter, "训练一步", rf"loss 历史（{n} 次 forward）")
+    handle = chapter.widget(WIDGET).locator(".widget-hslider .noUi-handle")
+    handle.focus()
+    lr = float(re.search(r"lr = (\d\.\d{3})", chapter.text(VIEW)).group(1))
+    for n in range(15):
+        lr = round(lr + 0.001, 3)
+        chapter.measure(WIDGET, VIEW, lambda: chapter.page.keyboard.press("ArrowRight"), rf"学习率改成了 {lr:.3f}")
+    assert f"lr = {lr:.3f}" in chapter.text(VIEW)
+
+
 def test_readable_in_light_and_dark_at_900px(chapter):
     click(chapter, "训练一步", r"训练一步")
     problems = chapter.readability(WIDGET)
