@@ -7,9 +7,9 @@
 #
 # What tests/test_hub.py runs from this file (it loads it, then swaps the parts a laptop test cannot
 # use; see classroom/README.md): the shared-password login, JupyterLab as the landing page, the limits
-# being handed to each server (not their enforcement), the kernel culler settings. Not run there:
-# SystemdSpawner (needs root and systemd) and the hub's idle culler service (jupyterhub-idle-culler).
-# tests/test_hub.py 会加载这个文件；它没有运行的部分是 SystemdSpawner 和 idle culler 服务。
+# being handed to each server (not their enforcement), the kernel culler settings, the idle culler
+# service and its role (started and authorised; no cull within the test's minutes). Not run there:
+# SystemdSpawner (needs root and systemd). / tests/test_hub.py 会加载这个文件；它没有运行的部分是 SystemdSpawner。
 import os
 import sys
 
@@ -61,7 +61,7 @@ c.Spawner.args = [
     "--MappingKernelManager.cull_connected=False",  # a kernel with a tab open is kept (True: culled too)
 ]
 # (2) Whole servers idle for 1 hour are stopped by the hub's idle culler service
-#     (pip install jupyterhub-idle-culler; TLJH installs and enables it).
+#     (in requirements.lock and pip install ".[classroom]"; TLJH installs and enables it).
 c.JupyterHub.load_roles = [
     {
         "name": "jupyterhub-idle-culler-role",

@@ -175,10 +175,11 @@ def hub_config(root: Path, proxy: Path, port: int, password: str, token: str) ->
         f"c.Spawner.environment = dict(c.Spawner.environment, MPLCONFIGDIR={os.environ.get('MPLCONFIGDIR', '')!r})",
         f"c.Spawner.start_timeout = {SPAWN_S}",
         f"c.Spawner.http_timeout = {SPAWN_S}",
-        # No jupyterhub-idle-culler here: a teacher service with an API token instead.
-        f'c.JupyterHub.services = [{{"name": "teacher", "api_token": {token!r}}}]',
-        ('c.JupyterHub.load_roles = [{"name": "teacher", "services": ["teacher"],'
-         ' "scopes": ["admin:users", "admin:servers", "access:servers"]}]'),
+        # The class config's idle-culler service stays (its 1-hour timeout never fires here); the test
+        # adds a teacher service whose API token drives the hub's REST API.
+        f'c.JupyterHub.services = list(c.JupyterHub.services) + [{{"name": "teacher", "api_token": {token!r}}}]',
+        ('c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [{"name": "teacher", "services": ["teacher"],'
+         ' "scopes": ["admin:users", "admin:servers", "access:servers", "list:services", "read:services"]}]'),
     ]
     config = root / "jupyterhub_config.py"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -332,6 +333,14 @@ def test_three_learners_click_the_link_run_the_chapter_and_drive_the_widget(hub,
     assert len(environ) == len(LEARNERS)
     # The class config's limits reach every server as MEM_LIMIT/CPU_LIMIT; this spawner enforces neither.
     assert {(e.get("MEM_LIMIT"), e.get("CPU_LIMIT")) for e in environ} == {(str(1024**3), "1.0")}
+
+
+def test_the_idle_culler_service_runs_with_its_role(hub, learners):
+    """classroom/jupyterhub_config.py's culler: started by the hub, authorised (a wrong scope makes it exit)."""
+    culler = [p for p in hub.descendants() if "jupyterhub_idle_culler" in " ".join(p.cmdline())]
+    assert len(culler) == 1 and culler[0].is_running(), f"no idle culler under the hub:\n{log_tail()}"
+    services = hub.api("GET", "/hub/api/services")
+    assert "jupyterhub-idle-culler-service" in services, sorted(services)
 
 
 def teacher_pushes(hub: Hub, work: Path) -> None:
