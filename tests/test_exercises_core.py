@@ -63,3 +63,39 @@ def test_a_function_that_still_returns_the_placeholder_is_not_attempted():
     assert q.check(lambda x: x + 1).kind == "incorrect"
     assert q.check(lambda x: 1 / 0).kind == "incorrect"  # a crash is reported by the checker, not hidden
     assert q.check(lambda x: 2 * x).correct
+
+
+SHELL_SCRIPT = r"""
+import json, sys
+from IPython.testing.globalipapp import start_ipython
+shown = []
+shell = start_ipython()
+shell.display_pub.publish = lambda data, **kw: shown.append(data.get("text/plain", ""))
+shell.displayhook.write_format_data = lambda data, md=None: shown.append("RESULT " + data.get("text/plain", ""))
+shell.run_cell("from nanogpt_lite.exercises import ch01")
+shell.run_cell("ch01.q1.check(-1)\nch01.q1.hint()")
+sys.__stdout__.write("SHOWN " + json.dumps(shown) + "\n")
+shown.clear()
+shell.run_cell("ok = ch01.q1.check(ch01.q1.reference()).correct\nok")
+sys.__stdout__.write("SHOWN " + json.dumps(shown) + "\n")
+"""
+
+
+def test_in_a_notebook_hint_under_check_does_not_hide_the_check():
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", SHELL_SCRIPT], capture_output=True, text=True, timeout=120)
+    found = [json.loads(line.split("SHOWN ", 1)[1]) for line in run.stdout.splitlines() if "SHOWN " in line]
+    assert len(found) == 2, run.stdout + run.stderr
+    shown, second = found
+    assert len(shown) == 2, shown
+    assert shown[0].startswith("✘ 还不对") and shown[1].startswith("💡 提示")  # both, in order, each once
+    assert second[-1] == "RESULT True"  # check() still returns a Feedback with .correct
+
+
+def test_outside_ipython_check_returns_the_feedback_to_print():
+    feedback = Q.check(63)
+    assert type(feedback).__name__ == "Feedback" and not feedback.correct
+    assert Q.grade(64).correct and Q.grade().kind == "not attempted"

@@ -76,6 +76,30 @@ class Feedback:
         )
 
 
+class Shown(Feedback):
+    """Feedback already displayed in the notebook by check(), hint() or solution(): not displayed again.
+
+    So a cell ``q1.check(answer)`` then ``q1.hint()`` shows both, in order (the last line of a cell
+    no longer hides the check), while ``q1.check(answer).correct`` still works in tests and nbgrader.
+    """
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
+def _show(feedback: Feedback) -> Feedback:
+    """In IPython, display ``feedback`` now and return it as :class:`Shown`; elsewhere return it as it is."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python without IPython: the returned value's repr is the feedback
+        return feedback
+    if get_ipython() is None:
+        return feedback
+    display(feedback)
+    return Shown(feedback.kind, feedback.message)
+
+
 @dataclass
 class Problem:
     """One exercise. ``checker(answer)`` raises :class:`Incorrect` (with advice) when the answer is wrong.
@@ -102,6 +126,11 @@ class Problem:
             return False
 
     def check(self, answer: Any = ____) -> Feedback:
+        """Check ``answer``; in a notebook the feedback is displayed at once (see :class:`Shown`)."""
+        return _show(self.grade(answer))
+
+    def grade(self, answer: Any = ____) -> Feedback:
+        """The feedback for ``answer``, displayed nowhere: not attempted, incorrect (with advice) or correct."""
         if self._is_untouched(answer):
             return Feedback("not attempted", f"把 ____ 换成你的答案再运行。Replace ____ with your answer. ({self.prompt})")
         try:
@@ -113,10 +142,10 @@ class Problem:
         return Feedback("correct", self.praise)
 
     def hint(self) -> Feedback:
-        return Feedback("hint", self.hint_text)
+        return _show(Feedback("hint", self.hint_text))
 
     def solution(self) -> Feedback:
-        return Feedback("solution", self.solution_text)
+        return _show(Feedback("solution", self.solution_text))
 
 
 def returns_blank(*probe: Any) -> Callable[[Any], bool]:
