@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from nanogpt_lite.instruments.inspection import Table
 from nanogpt_lite.widgets import enumerate_stepper, inputs, sampling_explorer, tokenizer_playground
-from nanogpt_lite.widgets.inputs import CHIP_INK, IntField, error_note, parse_int
+from nanogpt_lite.widgets.inputs import CHIP_INK, ErrorGuard, IntField, error_note, parse_int
 
 
 def contrast(a: str, b: str) -> float:
@@ -86,3 +86,20 @@ def test_fixed_colour_pairs_are_readable_in_any_theme():
     marks = re.findall(r"color:(#\w{6})", Table(("yes", "no"), ((True, False),))._repr_html_())
     assert len(marks) == 2 and min(contrast(c, "#ffffff") for c in marks) >= 4.5  # ✓/✗ cells: white in the explorer
 
+
+def test_error_guard_reraises_outside_a_kernel_and_clears_once_fixed():
+    import ipywidgets as widgets
+
+    out = widgets.Output()
+    guard = ErrorGuard(out)
+    calls = []
+    broken = guard(lambda x: calls.append(1 / x))
+    with pytest.raises(ZeroDivisionError):  # no kernel: the Output cannot swallow it, so the test sees it
+        broken(0)
+    assert guard.failed
+    cleared = []
+    out.clear_output = lambda *a, **k: cleared.append(k)  # noqa: ARG005 - record the call only
+    broken(2)
+    assert calls == [0.5] and not guard.failed and cleared == [{}]
+    broken(4)
+    assert cleared == [{}]  # nothing sent while nothing fails

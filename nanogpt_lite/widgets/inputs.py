@@ -1,4 +1,4 @@
-"""An integer box that refuses bad input visibly, and the colours the widgets share.
+"""An integer box that refuses bad input visibly, a quiet error guard for callbacks, and the colours the widgets share.
 
 ipywidgets' ``IntText`` turns "2.5" into 25 and ``BoundedIntText`` turns -5 into 0 without a word. :class:`IntField`
 leaves what the learner typed alone, says what is wrong (Chinese first) and keeps its last good value;
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import traitlets
@@ -77,3 +78,32 @@ class IntField(widgets.HBox):
             shown = None
         if shown != change["new"]:
             self.text.value = str(change["new"])
+
+
+class ErrorGuard:
+    """Wraps widget callbacks so that their errors show in ``out`` (as ``@out.capture`` would) and vanish once fixed.
+
+    Unlike ``out.capture(clear_output=True)``, it sends nothing to the browser while nothing fails: ``out.capture``
+    sends four Output updates and a clear_output on every input, which is most of a slider's round trip.
+    One guard per widget: the callbacks it wraps share one "has failed" state.
+    """
+
+    def __init__(self, out: widgets.Output) -> None:
+        self.out = out
+        self.failed = False
+
+    def __call__(self, callback: Callable[..., None]) -> Callable[..., None]:
+        def run(*args: object) -> None:
+            try:
+                callback(*args)
+            except Exception:
+                self.failed = True
+                with self.out:  # in a kernel the traceback shows in the widget and stops here; elsewhere it propagates
+                    self.out.clear_output(wait=True)
+                    raise
+                return
+            if self.failed:  # the learner fixed it: the old traceback goes
+                self.failed = False
+                self.out.clear_output()
+
+        return run
