@@ -30,10 +30,16 @@ def test_q2_reference_is_two_backwards():
 
 
 def test_q4_reference_is_one_sgd_step():
-    model, loss = faq_linear()
-    loss().backward()
-    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model, _ = faq_linear()
+    model.weight.grad = torch.tensor([ch05.Q4_GRAD])
+    torch.optim.SGD([model.weight], lr=ch05.Q4_LR).step()
     assert ch05.q4.check(model.weight.detach().view(-1).tolist()).correct
+
+
+def test_q4_prompt_does_not_give_away_exercise_1():
+    """Exercise 4 comes after exercise 1 in the notebook: its w.grad must not be exercise 1's answer."""
+    assert ch05.Q4_GRAD != ch05.q1.reference()[:2]
+    assert "[[−1, −2]]" not in ch05.q4.prompt
 
 
 @pytest.mark.parametrize(
@@ -84,7 +90,7 @@ def test_q3_explains_what_is_out_of_order(answer, advice):
     assert not feedback.correct and advice in repr(feedback)
 
 
-@pytest.mark.parametrize("answer, advice", [([0.9, 0.3], "方向反了"), ([2.0, 2.5], "学习率"), ([0.1, 0.2], "变化量"), ([1.0, 0.5], "还不对")])
+@pytest.mark.parametrize("answer, advice", [([0.7, 0.7], "方向反了"), ([4.0, -1.5], "学习率"), ([0.3, -0.2], "变化量"), ([1.0, 0.5], "还不对")])
 def test_q4_gives_advice(answer, advice):
     feedback = ch05.q4.check(answer)
     assert not feedback.correct and advice in repr(feedback)

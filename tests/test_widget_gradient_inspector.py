@@ -138,7 +138,7 @@ def test_pure_renderers():
     assert re.search(r'points="([^"]*)"', loss_sparkline([3.0, 2.0, 1.0])).group(1).count(",") == 3
     s.forward()
     before = s.state()
-    with pytest.raises(ValueError, match="unknown action"):
+    with pytest.raises(ValueError, match="^没有这个操作.*unknown action"):  # Chinese first, then English
         describe_action("jump", before, before)
     html = render_state(before, "<b>x</b>")
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "None" in html
@@ -157,7 +157,7 @@ def test_the_static_twin_shows_k_times_the_first_gradient():
     s = LinearStepper()
     s.forward(); s.backward()
     assert first == s.state().weight_grad + [s.state().bias_grad]
-    with pytest.raises(ValueError, match="times"):
+    with pytest.raises(ValueError, match="^times 必须是 ≥ 1 的整数.* / times must be"):
         accumulation_figure(times=0)
 
 

@@ -117,22 +117,26 @@ q3 = Problem(
 )
 
 
+Q4_GRAD = [-3.0, 2.0]  # w.grad in exercise 4: its own numbers, so its prompt does not give away exercise 1
+Q4_LR = 0.1
+
+
 def _check_q4(answer: Any) -> None:
     values = _numbers(answer, 2)
-    lr, new = 0.1, [w - 0.1 * g for w, g in zip(WEIGHT, GRAD)]
-    expect(not _close(values, [w + lr * g for w, g in zip(WEIGHT, GRAD)]), "方向反了：step 是 w − lr·grad（沿梯度的反方向走，loss 才会下降）。")
-    expect(not _close(values, [w - g for w, g in zip(WEIGHT, GRAD)]), "忘了乘学习率 lr = 0.1。")
-    expect(not _close(values, [-lr * g for g in GRAD[:2]]), "这是 w 的变化量；题目问的是 step() 之后 w 的新值。")
+    new = [w - Q4_LR * g for w, g in zip(WEIGHT, Q4_GRAD)]
+    expect(not _close(values, [w + Q4_LR * g for w, g in zip(WEIGHT, Q4_GRAD)]), "方向反了：step 是 w − lr·grad（沿梯度的反方向走，loss 才会下降）。")
+    expect(not _close(values, [w - g for w, g in zip(WEIGHT, Q4_GRAD)]), "忘了乘学习率 lr = 0.1。")
+    expect(not _close(values, [-Q4_LR * g for g in Q4_GRAD]), "这是 w 的变化量；题目问的是 step() 之后 w 的新值。")
     expect(_close(values, new), "还不对。新 w = 旧 w − lr · w.grad，逐个元素算。")
 
 
 q4 = Problem(
-    prompt="w = [[1.0, 0.5]]，w.grad = [[−1, −2]]，优化器是 torch.optim.SGD(lr=0.1)。optimizer.step() 之后 w 是多少？写成 [w₁, w₂]。",
+    prompt="w = [[1.0, 0.5]]，w.grad = [[−3, 2]]，优化器是 torch.optim.SGD(lr=0.1)。optimizer.step() 之后 w 是多少？写成 [w₁, w₂]。",
     checker=_check_q4,
-    hint_text="SGD 的一步：w ← w − lr · w.grad。",
-    solution_text="[1.0 − 0.1·(−1), 0.5 − 0.1·(−2)] = [1.1, 0.7]\nanswer = [1.1, 0.7]",
-    reference=lambda: [w - 0.1 * g for w, g in zip(WEIGHT, GRAD)],
-    praise="对：梯度是负的，所以 w 变大，pred 向 y = 3 靠近。",
+    hint_text="SGD 的一步：w ← w − lr · w.grad，逐个元素算。",
+    solution_text="[1.0 − 0.1·(−3), 0.5 − 0.1·2] = [1.3, 0.3]\nanswer = [1.3, 0.3]",
+    reference=lambda: [w - Q4_LR * g for w, g in zip(WEIGHT, Q4_GRAD)],
+    praise="对：每个参数都往自己梯度的反方向走 lr·|grad|：w₁ 的梯度是负的，w₁ 变大；w₂ 的梯度是正的，w₂ 变小。",
 )
 
 

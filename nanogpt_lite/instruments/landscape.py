@@ -65,16 +65,21 @@ class TwoKnobBigram:
 def loss_grid(loss_fn: LossFn, a_values: torch.Tensor, b_values: torch.Tensor) -> torch.Tensor:
     """``grid[i, j] = loss_fn([a_values[j], b_values[i]])`` (rows follow ``b``, as contour plots expect).
 
-    ``loss_fn`` must accept a batch of shape ``(n, 2)``; the grid is computed one row at a time.
+    ``loss_fn`` must accept a batch of shape ``(n, 2)``. The grid is computed one point at a time, so each
+    evaluation's temporaries stay small (for the 65-character two-knob model, 33 KB instead of 1.2 MB for a
+    row of 36): large short-lived tensors are what keeps a classroom kernel's memory high.
     """
     a_values, b_values = torch.as_tensor(a_values, dtype=torch.float64), torch.as_tensor(b_values, dtype=torch.float64)
     if a_values.dim() != 1 or b_values.dim() != 1 or len(a_values) < 2 or len(b_values) < 2:
         raise ValueError(
             "a_values 和 b_values 必须是一维的，各至少 2 个值。 / a_values and b_values must be 1-D with at least 2 values each."
         )
+    grid = torch.empty(len(b_values), len(a_values), dtype=torch.float64)
     with torch.no_grad():
-        rows = [loss_fn(torch.stack([a_values, b.expand_as(a_values)], dim=-1)) for b in b_values]
-    return torch.stack(rows)
+        for i, b in enumerate(b_values):
+            for j, a in enumerate(a_values):
+                grid[i, j] = loss_fn(torch.stack([a, b])[None])[0]
+    return grid
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def describe_action(action: str, before: StepperState, after: StepperState) -> s
             return "step：参数一点没动——.grad 是 None（没 backward），SGD 跳过了它们。"
         moved = [a - b for a, b in zip(after.weight + [after.bias], before.weight + [before.bias])]
         return f"step：参数 -= lr × grad，这一步移动了 [{', '.join(_num(m) for m in moved)}]。"
-    raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+    raise ValueError(f"没有这个操作：{action!r}，只能是 {ACTIONS} 之一。 / unknown action {action!r}; expected one of {ACTIONS}")
 
 
 def loss_sparkline(losses: list[float], width: int = 260, height: int = 70) -> str:
@@ -99,7 +99,7 @@ def render_state(state: StepperState, message: str = "") -> str:
 def accumulation_figure(times: int = 3, seed: int = 0) -> Figure:
     """The static twin: ``.grad`` of w₁, w₂, b after each of ``times`` forward+backward with no zero_grad and no step."""
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-        raise ValueError(f"times must be an int >= 1, got {times!r}")
+        raise ValueError(f"times 必须是 ≥ 1 的整数，收到 {times!r}。 / times must be an int >= 1, got {times!r}")
     stepper = LinearStepper(seed=seed)
     grads = []
     for _ in range(times):
@@ -184,7 +184,7 @@ class GradientInspector(widgets.VBox):
     def apply(self, action: str) -> str:
         """Run one training-loop line; return (and show) what it changed."""
         if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+            raise ValueError(f"没有这个操作：{action!r}，只能是 {ACTIONS} 之一。 / unknown action {action!r}; expected one of {ACTIONS}")
         before = self.stepper.state()
         try:
             getattr(self.stepper, action)()
