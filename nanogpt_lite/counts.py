@@ -14,10 +14,23 @@ import torch
 from .model import BigramLanguageModel
 
 
+PAIR_CHUNK = 1 << 16  # pairs counted per step: 512 KiB of int64 at a time instead of 8 MiB for tiny Shakespeare
+
+
 def bigram_counts(data: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """(vocab, vocab) matrix: entry [a, b] is how often token ``b`` follows token ``a``."""
-    pairs = data[:-1].long() * vocab_size + data[1:].long()
-    return torch.bincount(pairs, minlength=vocab_size * vocab_size).view(vocab_size, vocab_size).double()
+    """(vocab, vocab) matrix: entry [a, b] is how often token ``b`` follows token ``a``.
+
+    The pairs are counted ``PAIR_CHUNK`` at a time, each chunk's pair index ``a * vocab_size + b``
+    built in place, so a megabyte of text never needs a pair tensor as long as the text: freed, such a
+    tensor's pages stay in a notebook kernel's memory.
+    """
+    counts = torch.zeros(vocab_size * vocab_size, dtype=torch.long, device=data.device)
+    for start in range(0, len(data) - 1, PAIR_CHUNK):
+        piece = data[start:start + PAIR_CHUNK + 1]
+        pairs = piece[:-1].long() * vocab_size  # a new tensor (.long() of int64 ids is the ids themselves)
+        pairs += piece[1:]  # in place: no second tensor for the sum
+        counts += torch.bincount(pairs, minlength=vocab_size * vocab_size)
+    return counts.view(vocab_size, vocab_size).double()
 
 
 def bigram_probs(counts: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:

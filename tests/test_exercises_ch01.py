@@ -64,7 +64,8 @@ def test_q1_wrong_answers_get_advice(answer, advice):
         (" ".join(ch01.HAMLET), "多了空格"),
         (ch01.HAMLET.upper(), "大小写不对"),
         ("".join(ch01.ITOS[i + 1] for i in ch01.HAMLET_IDS), "错开了一位"),
-        ("To be", "你给的是 'To be'"),
+        ("that", "你给的是 'that'"),
+        ("To be, or not to be", "你给的是 'To be, or not to be'"),  # exercise 1's line, not this one
         (42, "应是一个字符串"),
     ],
 )

@@ -71,14 +71,24 @@ def test_q3_wrong_functions_get_advice(function, advice):
     assert kind == "incorrect" and advice in text
 
 
+def test_q4_reference_keeps_the_first_position_that_enumerate_gives():
+    first = ch02.q4.reference()
+    assert first("hello") == {"h": 0, "e": 1, "l": 2, "o": 4}
+    for text in ch02.FIRST_CASES:
+        assert first(text) == {ch: text.index(ch) for ch in set(text)}
+
+
 @pytest.mark.parametrize(
     "function, advice",
     [
-        (lambda chars: {ch: i for i, ch in enumerate(chars)}, "这是 stoi"),
-        (lambda chars: {i: ch for i, ch in enumerate(chars, start=1)}, "编号从 1 开始了"),
-        (lambda chars: list(enumerate(chars)), "返回 list"),
-        (lambda chars: {i: ch for i, ch in enumerate(sorted(chars, reverse=True))}, "build_itos("),
-        (lambda chars: {i: ch for i, ch in enumerate(chars)} if chars else {0: "?"}, "空的字符列表"),
+        (lambda text: {ch: i for i, ch in enumerate(text)}, "最后一次出现的位置"),
+        (lambda text: {i: ch for i, ch in enumerate(text)}, "键和值反了"),
+        (lambda text: {ch: text.index(ch) + 1 for ch in text}, "多了 1"),
+        (lambda text: {ch: i for i, ch in enumerate(dict.fromkeys(text))}, "去重之后的序号"),
+        (lambda text: [text.index(ch) for ch in text], "返回 list"),
+        (lambda text: {ch: text.index(ch) for ch in text} if len(text) < 6 else {}, "first_positions('banana') 应是"),
+        (lambda text: {ch: text.index(ch) for ch in text if ch.strip()}, "first_positions('a\\nb\\na') 应是"),
+        ({"h": 0}, "把函数本身传进来"),
     ],
 )
 def test_q4_wrong_functions_get_advice(function, advice):
@@ -90,11 +100,11 @@ def test_a_function_still_returning_the_placeholder_is_not_attempted():
     def positions(text, ch):
         return ____
 
-    def build_itos(chars):
+    def first_positions(text):
         return ____
 
     assert ch02.q3.check(positions).kind == "not attempted"
-    assert ch02.q4.check(build_itos).kind == "not attempted"
+    assert ch02.q4.check(first_positions).kind == "not attempted"
 
 
 def test_a_crashing_function_is_reported_not_raised():

@@ -33,6 +33,29 @@ def test_counts_match_a_python_loop(small_data, small_tok):
     assert counts.sum() == len(small_data) - 1
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8])
+def test_counting_in_place_leaves_the_data_alone(small_data, small_tok, dtype):
+    """bigram_counts adds into its own pairs tensor: the caller's ids keep their values, whatever their dtype."""
+    data = small_data.to(dtype)
+    before = data.clone()
+    counts = nl.bigram_counts(data, small_tok.vocab_size)
+    assert torch.equal(data, before)
+    assert torch.equal(counts, nl.bigram_counts(small_data.long(), small_tok.vocab_size))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_pairs_across_chunk_boundaries_are_counted(small_data, small_tok, monkeypatch, chunk):
+    """Counting a few pairs at a time gives the one-shot bincount: no pair is lost or doubled at a chunk's edge."""
+    import nanogpt_lite.counts as counts_module
+
+    data = small_data[:50]
+    pairs = data[:-1] * small_tok.vocab_size + data[1:]
+    whole = torch.bincount(pairs, minlength=small_tok.vocab_size ** 2).view(small_tok.vocab_size, -1).double()
+    monkeypatch.setattr(counts_module, "PAIR_CHUNK", chunk)
+    assert torch.equal(nl.bigram_counts(data, small_tok.vocab_size), whole)
+    assert nl.bigram_counts(data[:1], small_tok.vocab_size).sum() == 0
+
+
 def test_probs_rows_sum_to_one_and_smoothing_validated(small_data, small_tok):
     counts = nl.bigram_counts(small_data, small_tok.vocab_size)
     for k in (0.0, 0.5, 1.0):

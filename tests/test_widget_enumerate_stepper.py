@@ -56,7 +56,7 @@ def test_special_characters_are_escaped_and_shown_as_repr():
 
 
 def test_step_outside_the_sequence_is_named():
-    with pytest.raises(ValueError, match=r"k=6 is outside 0\.\.5"):
+    with pytest.raises(ValueError, match=r"^第 k=6 步超出范围.*k=6 is outside 0\.\.5"):
         render_step(list("hello"), 6)
 
 

@@ -13,8 +13,9 @@ STOI = {ch: i for i, ch in enumerate(CHARS)}
 ITOS = {i: ch for i, ch in enumerate(CHARS)}
 QUESTION_MARK = STOI["?"]  # 12
 
-HAMLET_IDS = [32, 53, 1, 40, 43, 6, 1, 53, 56, 1, 52, 53, 58, 1, 58, 53, 1, 40, 43]
-HAMLET = "To be, or not to be"
+# Exercise 2: the second half of the line whose first half exercise 1 uses, so no earlier cell prints the answer.
+HAMLET_IDS = [58, 46, 39, 58, 1, 47, 57, 1, 58, 46, 43, 1, 55, 59, 43, 57, 58, 47, 53, 52]
+HAMLET = "that is the question"
 
 # Exercise 1: a vocabulary built from one line only, so the answer is not in the chapter's printed tables.
 SMALL_TEXT = "To be, or not to be"
@@ -128,7 +129,7 @@ q2 = Problem(
     hint_text="decode 是 encode 的反方向：每个编号用 itos 换回字符，再用 ''.join 拼起来；tok.decode 也行。",
     solution_text=f"tok.decode({HAMLET_IDS})  # {HAMLET!r}",
     reference=lambda: HAMLET,
-    praise="《哈姆雷特》里最有名的一句（的前半句）。",
+    praise="《哈姆雷特》里最有名的一句的后半句；前半句 'To be, or not to be' 就是练习 1 的那句话。",
 )
 
 q3 = Problem(

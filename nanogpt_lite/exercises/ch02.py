@@ -6,9 +6,6 @@ from typing import Any
 
 from .core import Problem, expect, expect_callable, returns_blank
 
-CHARS = ["\n", " ", "!", "A", "a", "b", "z"]  # a small vocabulary in chapter 1's sorted order
-
-
 START_TEXT, START = "hi!", 10  # exercise 1 (the chapter prints other starts and texts, never this one)
 START_PAIRS = [(10, "h"), (11, "i"), (12, "!")]
 
@@ -49,23 +46,37 @@ def _check_positions(positions: Callable[[str, str], Any]) -> None:
         expect(got == want, f"positions({text!r}, {ch!r}) 应是 {want}，你的函数给出 {got!r}。")
 
 
-def _check_build_itos(build_itos: Callable[[list[str]], Any]) -> None:
-    expect_callable(build_itos, "build_itos")
-    got = build_itos(list(CHARS))
-    want = {i: ch for i, ch in enumerate(CHARS)}
-    expect(isinstance(got, dict), f"itos 是一个字典（编号 → 字符），你的函数返回 {type(got).__name__}。")
-    expect(got != {ch: i for i, ch in enumerate(CHARS)}, "这是 stoi（字符 → 编号）：itos 的键是编号，值是字符。")
-    expect(got != {i + 1: ch for i, ch in enumerate(CHARS)}, "编号从 1 开始了：chars[0] 的编号应是 0。")
-    expect(got == want, f"build_itos({CHARS!r}) 应是 {want!r}，你的函数给出 {got!r}。")
-    expect(build_itos([]) == {}, "空的字符列表应得到空字典 {}。")
+FIRST_CASES = ["banana", "", "aaa", "a\nb\na", "To be, or not to be"]  # the checker's other texts
+
+
+def _first_positions(text: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, ch in enumerate(text):
+        if ch not in found:
+            found[ch] = i
+    return found
+
+
+def _check_first_positions(first_positions: Callable[[str], Any]) -> None:
+    expect_callable(first_positions, "first_positions")
+    got = first_positions("hello")
+    want = _first_positions("hello")  # {'h': 0, 'e': 1, 'l': 2, 'o': 4}
+    expect(isinstance(got, dict), f"要返回一个字典（字符 → 位置），你的函数返回 {type(got).__name__}。")
+    expect(got != {ch: i for i, ch in enumerate("hello")},
+           "'l' 记成了 3，这是它最后一次出现的位置：字典推导式里重复的键会被后来的值覆盖（2.6 节）。"
+           "只在字符还不在字典里时才记下位置。")
+    expect(not got or not all(isinstance(k, int) for k in got), "键和值反了：键是字符，值是位置。")
+    expect(got != {ch: i + 1 for ch, i in want.items()}, "位置都多了 1：enumerate 默认从 0 数起，不要写 start=1。")
+    expect(got != {ch: i for i, ch in enumerate(dict.fromkeys("hello"))},
+           "这是去重之后的序号（'o' 成了 3）：要的是字符在原文里的位置，'o' 在 'hello' 的位置 4。")
+    expect(got == want, f"first_positions('hello') 应是 {want!r}，你的函数给出 {got!r}。")
+    for text in FIRST_CASES:
+        want, got = _first_positions(text), first_positions(text)
+        expect(got == want, f"first_positions({text!r}) 应是 {want!r}，你的函数给出 {got!r}。")
 
 
 def _positions(text: str, ch: str) -> list[int]:
     return [i for i, c in enumerate(text) if c == ch]
-
-
-def _build_itos(chars: list[str]) -> dict[int, str]:
-    return {i: ch for i, ch in enumerate(chars)}
 
 
 q1 = Problem(
@@ -97,11 +108,13 @@ q3 = Problem(
 )
 
 q4 = Problem(
-    prompt="用 enumerate 写 build_itos(chars)：返回 {编号: 字符} 字典，就像第 1 章的 itos。",
-    checker=_check_build_itos,
-    hint_text="stoi 是 { ch:i for i,ch in enumerate(chars) }；itos 把键和值对调。",
-    solution_text="def build_itos(chars):\n    return {i: ch for i, ch in enumerate(chars)}",
-    reference=lambda: _build_itos,
-    praise="和第 1 章一样：itos[i] 就是 chars[i]。",
-    untouched=returns_blank(["a"]),
+    prompt="用 enumerate 写 first_positions(text)：返回 {字符: 它第一次出现的位置} 字典，例如 'hello' 里 'l' 是 2。",
+    checker=_check_first_positions,
+    hint_text="for i, ch in enumerate(text): 只在 ch 还不在字典里时才写 found[ch] = i。"
+              "字典推导式 {ch: i for i, ch in enumerate(text)} 会让后来的位置覆盖前面的。",
+    solution_text="def first_positions(text):\n    found = {}\n    for i, ch in enumerate(text):\n"
+                  "        if ch not in found:\n            found[ch] = i\n    return found",
+    reference=lambda: _first_positions,
+    praise="和 2.6 节正好相反：推导式让后来的位置覆盖前面的，这里先到先得，'l' 留下 FAQ 找到的第一个位置 2。",
+    untouched=returns_blank("hello"),
 )

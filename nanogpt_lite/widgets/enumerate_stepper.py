@@ -51,7 +51,10 @@ def render_step(seq: list[str], k: int, start: int = 0, name: str = "序列") ->
     ``name`` is how the header writes the sequence, e.g. ``"sorted(set('hello'))"``.
     """
     if not 0 <= k <= len(seq):
-        raise ValueError(f"step k={k} is outside 0..{len(seq)} (the sequence has {len(seq)} items)")
+        raise ValueError(
+            f"第 k={k} 步超出范围：这个序列有 {len(seq)} 个元素，k 只能是 0..{len(seq)}。 / "
+            f"step k={k} is outside 0..{len(seq)} (the sequence has {len(seq)} items)"
+        )
     steps = build_steps(seq, start)
     chips = "".join(
         f'<span class="nl-chip {"nl-current" if n == k - 1 else "nl-done" if n < k - 1 else ""}">'
