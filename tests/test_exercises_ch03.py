@@ -142,3 +142,15 @@ def test_q5_blank_is_not_attempted():
         self.mask = ____
 
     assert ch03.q5.check(_mask_class(blank)).kind == "not attempted"
+
+
+def test_class_solutions_run_as_written_and_pass_their_checker():
+    """solution() shows q3's and q5's whole class: run as written (as nbgrader's solution cell does), it passes.
+
+    q5's solution used to be the one changed line, which does not run outside ``__init__`` (``self`` is
+    undefined), so nbgrader's solution cell left the blank class in place and scored 0.
+    """
+    for problem, name in ((ch03.q3, "FixedStack"), (ch03.q5, "CausalMask")):
+        namespace = {"torch": torch, "nn": nn}
+        exec(problem.solution_text, namespace)  # noqa: S102 - the package's own solution text
+        assert problem.check(namespace[name]).correct, name

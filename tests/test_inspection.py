@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 import torch.nn as nn
@@ -129,6 +131,18 @@ def test_bad_inputs_name_the_culprit():
         AttachDemo("Buffer")
     with pytest.raises(ValueError, match="'gpt'"):
         example_model("gpt")
+
+
+def test_bad_input_errors_speak_chinese_first_then_english():
+    calls = [lambda: measure_attributes(MyModel(), ["nope"], mymodel_loss),
+             lambda: measure_attributes(MyModel(), ["weight1"], mymodel_loss, target=torch.int64),
+             lambda: measure_attributes(MyModel(), ["weight1"], mymodel_loss, target=torch.float32),
+             lambda: AttachDemo("Buffer"), lambda: example_model("gpt")]
+    for call in calls:
+        with pytest.raises(ValueError) as info:
+            call()
+        chinese, english = str(info.value).split(" / ", 1)
+        assert re.search(r"[\u4e00-\u9fff]", chinese) and re.fullmatch(r"[ -~]+", english), str(info.value)
 
 
 def test_every_attach_kind_is_measured_and_agrees_with_torch_rules():

@@ -149,18 +149,10 @@ def test_every_chapter_generates_a_student_version(graded):
     assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in ids), ids
 
 
-# Known gap (second edition, not yet diagnosed): chapter 3's new exercise q5 (buffers) scores 0 with
-# its reference answer under nbgrader, although tests/test_exercises_ch03.py accepts the same answer.
-KNOWN_REFERENCE_GAPS = {"ch03"}
-
-
 def test_reference_answers_get_full_marks(graded):
     for chapter, exercises in graded["built"].items():
         score, max_score, per_test = scores(graded["copies"][0], chapter, "reference", exercises)
         assert max_score == sum(e.points for e in exercises) > 0
-        if chapter in KNOWN_REFERENCE_GAPS:
-            assert score < max_score, f"{chapter} now gets full marks: remove it from KNOWN_REFERENCE_GAPS"
-            continue
         assert score == max_score, (chapter, per_test)
 
 

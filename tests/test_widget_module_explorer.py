@@ -1,3 +1,4 @@
+import html
 import re
 
 import pytest
@@ -70,3 +71,27 @@ def test_attach_figure_draws_the_measured_grid():
     drawn = [t.get_text() == "✓" for t in ax.texts]
     assert drawn == [v for row in attach_table(kinds).rows for v in row[2:]]
     assert [t.get_text() for t in ax.get_yticklabels()] == [ATTACH_CODE[k] for k in kinds]
+
+
+def test_the_widget_does_not_import_matplotlib_until_a_figure_is_drawn():
+    """Chapter 3's kernel stays smaller: matplotlib (~30 MiB) loads only for attach_figure."""
+    import subprocess
+    import sys
+
+    code = ("import sys, nanogpt_lite.widgets.module_explorer as m; m.ModuleExplorer(); a = 'matplotlib' in sys.modules; "
+            "m.attach_figure(['Parameter']); print('imported:', a, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, encoding="utf-8")
+    assert re.search(r"imported: False True", out.stdout), out.stdout + out.stderr
+
+
+def test_attach_grid_is_the_measured_table_as_svg():
+    from nanogpt_lite.instruments.inspection import attach_table
+    from nanogpt_lite.widgets.module_explorer import AttachGrid
+
+    kinds = ["Parameter", "buffer", "list of Linear"]
+    grid = AttachGrid(kinds)
+    assert grid.marks == [list(row[2:]) for row in attach_table(kinds).rows]
+    svg = grid._repr_svg_()
+    assert svg.startswith("<svg") and svg.count("✓") == sum(map(sum, grid.marks))
+    assert svg.count("✗") == sum(len(m) - sum(m) for m in grid.marks)
+    assert all(html.escape(ATTACH_CODE[k]) in svg for k in kinds)

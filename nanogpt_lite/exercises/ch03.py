@@ -246,7 +246,17 @@ q5 = Problem(
     "却不进 state_dict()、也不在 parameters() 里。",
     checker=_check_mask,
     hint_text="self.register_buffer(名字, 张量, persistent=...)：第三个参数决定它进不进 state_dict()。",
-    solution_text='self.register_buffer("mask", mask, persistent=False)',
+    solution_text=(  # the whole class, like q3's: nbgrader's solution cell must bind CausalMask
+        "class CausalMask(nn.Module):\n"
+        "    def __init__(self, block_size=8):\n"
+        "        super().__init__()\n"
+        "        mask = torch.tril(torch.ones(block_size, block_size))\n"
+        "        self.register_buffer(\"mask\", mask, persistent=False)   # 改写的就是这一行\n"
+        "\n"
+        "    def forward(self, scores):\n"
+        "        T = scores.size(-1)\n"
+        "        return scores.masked_fill(self.mask[:T, :T] == 0, float(\"-inf\"))"
+    ),
     reference=_mask_module,
     untouched=lambda answer: isinstance(answer, type) and getattr(_build(answer), "mask", None) is ____,
     praise="对：mask 是不保存的缓冲区：.to() 搬它，state_dict() 不存它，优化器看不到它。",

@@ -136,7 +136,8 @@ EXAMPLE_MODELS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
 def example_model(name: str, *, seed: int = 1337) -> nn.Module:
     """A fresh example model by key (one of ``EXAMPLE_MODELS``), initialised from ``seed``."""
     if name not in EXAMPLE_MODELS:
-        raise ValueError(f"unknown example model {name!r}; choose one of {list(EXAMPLE_MODELS)}")
+        raise ValueError(f"没有 {name!r} 这个示例模型，可选的是 {list(EXAMPLE_MODELS)}。 / "
+                         f"unknown example model {name!r}; choose one of {list(EXAMPLE_MODELS)}")
     with torch.random.fork_rng(devices=[]):  # seeded without disturbing the caller's random stream
         torch.manual_seed(seed)
         return EXAMPLE_MODELS[name][1]()

@@ -38,7 +38,8 @@ class Table:
     def __post_init__(self) -> None:
         for row in self.rows:
             if len(row) != len(self.headers):
-                raise ValueError(f"row {row!r} has {len(row)} cells for {len(self.headers)} headers")
+                raise ValueError(f"这一行有 {len(row)} 格，表头却有 {len(self.headers)} 列：{row!r} / "
+                                 f"row {row!r} has {len(row)} cells for {len(self.headers)} headers")
 
     def __repr__(self) -> str:
         cells = [list(self.headers)] + [[_cell(v) for v in row] for row in self.rows]
@@ -206,14 +207,17 @@ def measure_attributes(
     """
     target = torch.device(target) if isinstance(target, str) else target
     if isinstance(target, torch.dtype) and not target.is_floating_point:
-        raise ValueError(f"target dtype {target} is not floating point: .to() would convert nothing")
+        raise ValueError(f"目标 dtype {target} 不是浮点类型：.to() 什么也不会转换，请用 torch.float64 或一个设备。 / "
+                         f"target dtype {target} is not floating point: .to() would convert nothing")
     model = copy.deepcopy(model)
     missing = [name for name in names if "." in name or not hasattr(model, name)]
     if missing:
-        raise ValueError(f"{type(model).__name__} has no top-level attribute(s) {missing}")
+        raise ValueError(f"{type(model).__name__} 没有这些顶层属性：{missing}；请写 self.xxx 的名字 xxx（不带点）。 / "
+                         f"{type(model).__name__} has no top-level attribute(s) {missing}")
     already = [n for n in names if any(_at(t, target) for t in _convertible(getattr(model, n), target))]
     if already:
-        raise ValueError(f"{already} already hold tensors at {target}; pick another target to see what .to() moves")
+        raise ValueError(f"{already} 的张量本来就在 {target}：换一个 target 才看得出 .to() 搬了谁。 / "
+                         f"{already} already hold tensors at {target}; pick another target to see what .to() moves")
 
     attached_as = {n: describe(model, n) for n in names}
     param_ids = {id(p) for p in model.parameters()}
@@ -303,7 +307,8 @@ class AttachDemo(nn.Module):
     def __init__(self, kind: str) -> None:
         super().__init__()
         if kind not in ATTACH_CODE:
-            raise ValueError(f"unknown attach kind {kind!r}; choose one of {list(ATTACH_KINDS)}")
+            raise ValueError(f"没有 {kind!r} 这种挂法，可选的是 {list(ATTACH_KINDS)}。 / "
+                             f"unknown attach kind {kind!r}; choose one of {list(ATTACH_KINDS)}")
         self.base = nn.Linear(4, 4)
         exec(ATTACH_CODE[kind], {"torch": torch, "nn": nn}, {"self": self})  # run the line shown to the learner
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from ..instruments.examples import EXAMPLE_MODELS, example_model
 from ..instruments.inspection import (
@@ -20,7 +19,9 @@ from ..instruments.inspection import (
     module_tree,
     parameter_table,
 )
-from ..plotting import figure_label
+
+if TYPE_CHECKING:  # matplotlib (~30 MiB in a kernel) is imported only when attach_figure draws
+    from matplotlib.figure import Figure
 
 # Tables and trees sit in a sideways scroller (a narrow notebook scrolls them, never squeezes a header to one
 # character a line); the HTML widgets around them may shrink below their content's width, or nothing would scroll. The ✓/✗ cells carry fixed green/red text (inspection.Table), so they get a fixed white
@@ -66,7 +67,12 @@ _COLUMNS = [("得到\n.grad", "gets\n.grad"), ("被 AdamW\n改变", "changed\nby
 
 
 def attach_figure(kinds: Sequence[str] = ATTACH_KINDS) -> Figure:
-    """The widget's second part for every attach kind at once: a measured ✓/✗ grid (the handout's twin)."""
+    """The widget's second part for every attach kind at once: a measured ✓/✗ grid (``attach_table`` as a figure)."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    from ..plotting import figure_label
+
     table = attach_table(kinds)
     fig = Figure(figsize=(10, 0.45 * len(table.rows) + 1.4), layout="constrained")
     ax = fig.add_subplot()
@@ -86,6 +92,43 @@ def attach_figure(kinds: Sequence[str] = ATTACH_KINDS) -> Figure:
                        "Seven ways to attach extra: what one AdamW step, state_dict() and .to() reach (measured)"),
                  fontsize=11, pad=12)
     return fig
+
+
+class AttachGrid:
+    """The measured ✓/✗ grid of :func:`attach_figure` as plain SVG: a static figure without matplotlib."""
+
+    CELL_W, CELL_H, LABEL_W, HEAD_H = 96, 30, 430, 58
+
+    def __init__(self, kinds: Sequence[str] = ATTACH_KINDS) -> None:
+        self.table = attach_table(kinds)
+
+    @property
+    def marks(self) -> list[list[bool]]:
+        return [list(cells[2:]) for cells in self.table.rows]
+
+    def _repr_svg_(self) -> str:
+        w, h, lw, hh = self.CELL_W, self.CELL_H, self.LABEL_W, self.HEAD_H
+        width, height = lw + w * len(_COLUMNS), hh + h * len(self.table.rows) + 8
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+               f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Noto Sans CJK SC, sans-serif">',
+               f'<rect width="{width}" height="{height}" fill="white"/>']
+        for col, (zh, en) in enumerate(_COLUMNS):
+            x = lw + w * col + w / 2
+            for line, text in enumerate([*zh.split("\n"), en.replace("\n", " ")]):
+                size, colour = (12, "#222") if line < 2 else (9, "#777")
+                out.append(f'<text x="{x:.0f}" y="{16 + 15 * line}" font-size="{size}" fill="{colour}" '
+                           f'text-anchor="middle">{html.escape(text)}</text>')
+        for row, cells in enumerate(self.table.rows):
+            y = hh + h * row
+            out.append(f'<text x="{lw - 8}" y="{y + h / 2 + 4:.0f}" font-size="11" font-family="DejaVu Sans Mono, monospace" '
+                       f'text-anchor="end" fill="#222">{html.escape(cells[1])}</text>')
+            for col, value in enumerate(cells[2:]):
+                fill, ink, mark = ("#1b7f3b", "white", "✓") if value else ("#e4e4e4", "#777", "✗")
+                out.append(f'<rect x="{lw + w * col + 2}" y="{y + 2}" width="{w - 4}" height="{h - 4}" fill="{fill}"/>'
+                           f'<text x="{lw + w * col + w / 2:.0f}" y="{y + h / 2 + 5:.0f}" font-size="14" fill="{ink}" '
+                           f'text-anchor="middle">{mark}</text>')
+        out.append("</svg>")
+        return "\n".join(out)
 
 
 class ModuleExplorer(widgets.VBox):
