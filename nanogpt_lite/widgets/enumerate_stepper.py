@@ -6,14 +6,13 @@ The view is :func:`render_step` (pure HTML) over :func:`nanogpt_lite.instruments
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..instruments.enumeration import Step, build_steps
 from ..plotting import figure_label
-from .inputs import CHIP_INK, IntField
+from .inputs import CHIP_INK, ErrorGuard, IntField
 
 NEWEST = "#ffb74d"  # the entry the current step added
 REPLACED = "#ef9a9a"  # an entry the current step overwrote
@@ -103,7 +102,7 @@ class EnumerateStepper(widgets.VBox):
         self.link = widgets.jsdlink((self.play, "value"), (self.step, "value"))
         self.view = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
-        self._failed = False
+        self._guard = ErrorGuard(self.out)  # callbacks' errors show in self.out
         wrap = widgets.Layout(flex_flow="row wrap", align_items="center")  # a narrow notebook wraps, never clips
         super().__init__([
             widgets.HBox([self.text, self.start, self.unique], layout=wrap),
@@ -112,7 +111,7 @@ class EnumerateStepper(widgets.VBox):
             self.out,
         ])
         self.add_class("nl-enumerate-stepper")
-        self._refresh = self._guarded(self._show)
+        self._refresh = self._guard(self._show)
         for control in (self.text, self.unique):
             control.observe(self._resize, names="value")
         for control in (self.start, self.step):
@@ -120,24 +119,6 @@ class EnumerateStepper(widgets.VBox):
         self.step.observe(self._follow, names="value")  # after the view's refresh
         self._resize()
 
-    def _guarded(self, callback: Callable[..., None]) -> Callable[..., None]:
-        """``callback`` with its errors shown in ``self.out`` (as ``@out.capture`` would), but no message to the browser
-        while nothing fails: ``out.capture`` sends four Output updates and a clear_output on every input."""
-
-        def run(*args: object) -> None:
-            try:
-                callback(*args)
-            except Exception:
-                self._failed = True
-                with self.out:  # in a kernel the traceback shows in the widget and stops here; elsewhere it propagates
-                    self.out.clear_output(wait=True)
-                    raise
-                return
-            if self._failed:  # the learner fixed it: the old traceback goes
-                self._failed = False
-                self.out.clear_output()
-
-        return run
 
     @property
     def sequence(self) -> list[str]:

@@ -10,7 +10,6 @@ After every click it shows the parameters, their ``.grad``, the loss history and
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 
 import ipywidgets as widgets
 import numpy as np
@@ -18,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ..instruments.grad_steps import LinearStepper, StepOrderError, StepperState
 from ..plotting import figure_label
+from .inputs import ErrorGuard
 
 ACTIONS = ("forward", "zero_grad", "backward", "step")
 
@@ -139,13 +139,13 @@ class GradientInspector(widgets.VBox):
         self.lr = widgets.FloatSlider(value=lr, min=0.001, max=0.2, step=0.001, readout_format=".3f", description="学习率 lr")
         self.view = widgets.HTML()
         self.out = widgets.Output()
-        self._failed = False
+        self._guard = ErrorGuard(self.out)  # callbacks' errors show in self.out
 
         for action in ACTIONS:
-            getattr(self, f"{action}_button").on_click(self._callback(lambda _, action=action: self.apply(action)))
-        self.train_step_button.on_click(self._callback(lambda _: self.train_step()))
-        self.reset_button.on_click(self._callback(lambda _: self.reset()))
-        self.lr.observe(self._callback(self._set_lr), names="value")
+            getattr(self, f"{action}_button").on_click(self._guard(lambda _, action=action: self.apply(action)))
+        self.train_step_button.on_click(self._guard(lambda _: self.train_step()))
+        self.reset_button.on_click(self._guard(lambda _: self.reset()))
+        self.lr.observe(self._guard(self._set_lr), names="value")
 
         wrap = widgets.Layout(flex_flow="row wrap", align_items="center")  # a narrow notebook wraps, never clips
         self.children = [
@@ -158,25 +158,6 @@ class GradientInspector(widgets.VBox):
         self.add_class("nl-gradient-inspector")
         self._show("点一个按钮开始：forward → backward → step。")
 
-    def _callback(self, action: Callable[..., None]) -> Callable[..., None]:
-        """A thin widget callback: errors show in ``self.out`` (as ``@out.capture`` would) instead of vanishing, but
-        nothing is sent to the browser while nothing fails (``out.capture`` sends four Output updates and a clear_output
-        on every click)."""
-
-        def run(*args: object) -> None:
-            try:
-                action(*args)
-            except Exception:
-                self._failed = True
-                with self.out:  # in a kernel the traceback shows in the widget and stops here; elsewhere it propagates
-                    self.out.clear_output(wait=True)
-                    raise
-                return
-            if self._failed:  # the next click worked: the old traceback goes
-                self._failed = False
-                self.out.clear_output()
-
-        return run
 
     def _show(self, message: str) -> None:
         self.view.value = render_state(self.stepper.state(), message)
