@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from nanogpt_lite.gpt import GPT, GPTConfig
-from nanogpt_lite.instruments.attention import attention_maps, next_char_distribution
+from nanogpt_lite.instruments.attention import (
+    attention_maps,
+    context_probability,
+    count_probability,
+    next_char_distribution,
+    occurrences,
+)
 
 
 @pytest.fixture
@@ -86,3 +92,26 @@ def test_bad_inputs_are_refused(model, bad, message):
 def test_position_out_of_range(model):
     with pytest.raises(ValueError, match="outside a sequence of length 7"):
         next_char_distribution(model, IDX, 7)
+
+
+
+def test_occurrences_and_counts_on_a_known_sequence():
+    data = torch.tensor([1, 2, 3, 1, 2, 4, 1, 2])
+    assert occurrences(data, [1, 2]).tolist() == [1, 4]  # the last [1, 2] has no next token
+    share, n = count_probability(data, [1, 2], 3)
+    assert (share, n) == (0.5, 2)
+    assert count_probability(data, [2], 4) == (0.5, 2)
+    with pytest.raises(ValueError, match="never occurs"):
+        count_probability(data, [4, 4], 1)
+
+
+def test_context_probability_is_the_mean_of_the_model_over_full_windows(model):
+    gen = torch.Generator().manual_seed(0)
+    data = torch.randint(0, 11, (300,), generator=gen)
+    context, target = data[100:102].tolist(), 5
+    mean, n = context_probability(model, data, context, target, batch_size=3)
+    ends = [e for e in occurrences(data, context).tolist() if e >= 7]
+    assert n == len(ends) >= 1
+    by_hand = [next_char_distribution(model, data[e - 7 : e + 1])[target].item() for e in ends]
+    assert mean == pytest.approx(sum(by_hand) / len(by_hand), rel=1e-5)
+    assert model.training  # restored

@@ -80,3 +80,50 @@ def next_char_distribution(model: GPT, idx: torch.Tensor, position: int = -1) ->
     finally:
         model.train(was_training)
     return F.softmax(logits[0, position], dim=-1).cpu()
+
+
+def occurrences(data: torch.Tensor, context: list[int]) -> torch.Tensor:
+    """End positions ``e`` where ``data[e - len(context) + 1 : e + 1] == context`` and a next token exists."""
+    data = torch.as_tensor(data)
+    n = len(context)
+    if n == 0:
+        raise ValueError("context 是空的：至少给一个字符。 / context is empty: give at least one token.")
+    if len(data) <= n:
+        return torch.empty(0, dtype=torch.long)
+    windows = data[:-1].unfold(0, n, 1)  # every run of n tokens that still has a next token
+    hits = (windows == torch.tensor(context, dtype=data.dtype)).all(dim=1).nonzero().view(-1)
+    return hits + n - 1
+
+
+def count_probability(data: torch.Tensor, context: list[int], target: int) -> tuple[float, int]:
+    """How often ``target`` follows ``context`` in ``data``: (share, number of times ``context`` occurs)."""
+    ends = occurrences(data, context)
+    if len(ends) == 0:
+        raise ValueError(f"上下文 {context} 在数据里一次也没出现。 / context {context} never occurs in the data.")
+    return float((data[ends + 1] == target).double().mean()), len(ends)
+
+
+@torch.no_grad()
+def context_probability(model: GPT, data: torch.Tensor, context: list[int], target: int, *,
+                        batch_size: int = 512) -> tuple[float, int]:
+    """The model's mean P(``target`` | the ``block_size`` tokens ending with ``context``) over every place in ``data``
+    where ``context`` ends at least ``block_size - 1`` tokens in (so each window is a full, real context):
+    (mean probability, number of places)."""
+    size = model.context_size
+    ends = occurrences(data, context)
+    ends = ends[ends >= size - 1]
+    if len(ends) == 0:
+        raise ValueError(f"上下文 {context} 在数据里没有完整的窗口。 / context {context} has no full window in the data.")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    try:
+        for first in range(0, len(ends), batch_size):
+            chunk = ends[first : first + batch_size]
+            windows = torch.stack([data[e - size + 1 : e + 1] for e in chunk.tolist()]).to(device)
+            logits, _ = model(windows)
+            total += F.softmax(logits[:, -1].double(), dim=-1)[:, target].sum().item()
+    finally:
+        model.train(was_training)
+    return total / len(ends), len(ends)
