@@ -25,6 +25,7 @@ REJECTED = {
     "本书": "本系列",
     "本讲义": "本系列",
     "单字": "一元频率 (单字 also means a single hanzi)",
+    "权重共享": "权重绑定 (weight tying, as chapter 3 names it)",
 }
 CODE = re.compile(r"```.*?```|`[^`\n]*`|<[^>]+>|\]\([^)]*\)", re.S)
 # "bigram" in prose only right after its Chinese name: 二元模型（bigram）
