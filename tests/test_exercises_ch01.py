@@ -27,88 +27,92 @@ def test_the_exercise_alphabet_is_tiny_shakespeares(shakespeare):
 
 
 def test_function_placeholders_are_not_attempted():
-    def my_encode(s):
+    def prepare(text):
         return ____
 
-    def my_decode(ids):
+    def make_decode(stoi):
+        itos = ____  # noqa: F841 - the notebook's scaffold
+
+        def decode(ids):
+            return ____
+        return decode
+
+    def encode_or_replace(s):
         return ____
 
-    assert ch01.q3.check(my_encode).kind == "not attempted"
-    assert ch01.q4.check(my_decode).kind == "not attempted"
-    assert ch01.q5.check(my_encode).kind == "not attempted"
+    assert ch01.q3.check(prepare).kind == "not attempted"
+    assert ch01.q4.check(make_decode).kind == "not attempted"
+    assert ch01.q5.check(encode_or_replace).kind == "not attempted"
+
+
+def test_prepare_matches_the_chapter_on_tiny_shakespeare(shakespeare):
+    text, tok, train, val = shakespeare
+    stoi, train_ids, val_ids = ch01.q3.reference()(text)
+    assert stoi == tok.stoi and train_ids == train.tolist() and val_ids == val.tolist()
+
+
+def test_the_last_prepare_case_needs_the_whole_text_for_its_vocabulary():
+    text = ch01.PREPARE_CASES[-1]
+    assert set(text) - set(text[:int(len(text) * 0.9)])
+
+
+def test_the_shuffled_vocabulary_is_not_in_sorted_order():
+    assert ch01.SHUFFLED_STOI != {ch: i for i, ch in enumerate(sorted(ch01.SHUFFLED_STOI))}
+
+
+def _split(t: str, stoi: dict, n: int) -> tuple:
+    ids = [stoi[c] for c in t]
+    return stoi, ids[:n], ids[n:]
+
+
+def _vocab(t: str, **order) -> dict:
+    return {c: i for i, c in enumerate(sorted(set(t), **order))}
 
 
 @pytest.mark.parametrize(
-    "answer, advice",
+    "prepare, advice",
     [
-        (9, "9 是这个小词表的大小"),
-        (12, "在句子里第一次出现的位置"),
-        (58, "完整的 65 字符词表里 't' 的编号"),
-        (2, "大写 'T' 的编号"),
-        ("t", "不是字符本身"),
-        (7.0, "应是一个整数"),
-        (True, "应是一个整数"),
-        (5, "5 是 'n' 的编号"),
+        (lambda t: _split(t, _vocab(t[:int(len(t) * 0.9)]), int(len(t) * 0.9)), "先对**全文**建词表"),  # KeyError
+        (lambda t: (_vocab(t[:int(len(t) * 0.9)]),) + _split(t, _vocab(t), int(len(t) * 0.9))[1:], "不只是前 90%"),
+        (lambda t: _split(t, _vocab(t, reverse=True), int(len(t) * 0.9)), "编号顺序不对"),
+        (lambda t: _split(t, _vocab(t), round(len(t) * 0.9)), "向下取整"),
+        (lambda t: _split(t, _vocab(t), int(len(t) * 0.8)), "应有 int(11 * 0.9) = 9 个编号"),
+        (lambda t: (lambda r: (r[0], r[2], r[1]))(_split(t, _vocab(t), int(len(t) * 0.9))), "两段反了"),
+        (lambda t: list(_split(t, _vocab(t), int(len(t) * 0.9))), "要返回三样东西"),
+        (lambda t: (list(_vocab(t)),) + _split(t, _vocab(t), int(len(t) * 0.9))[1:], "第一项应是 stoi 字典"),
+        (lambda t: (lambda r: (r[0], r[1], r[2][:-1]))(_split(t, _vocab(t), int(len(t) * 0.9))), "一个不多、一个不少"),
+        (lambda t: (lambda r: (r[0], tuple(r[1]), r[2]))(_split(t, _vocab(t), int(len(t) * 0.9))), "编号的列表"),
+        ({"a": 0}, "把函数本身传进来"),
     ],
 )
-def test_q1_wrong_answers_get_advice(answer, advice):
-    kind, text = feedback_of(ch01.q1, answer)
+def test_q3_wrong_prepares_get_advice(prepare, advice):
+    kind, text = feedback_of(ch01.q3, prepare)
     assert kind == "incorrect" and advice in text
 
 
-@pytest.mark.parametrize(
-    "answer, advice",
-    [
-        (ch01.HAMLET_IDS, "这还是一串编号"),
-        (list(ch01.HAMLET), "''.join"),
-        (" ".join(ch01.HAMLET), "多了空格"),
-        (ch01.HAMLET.upper(), "大小写不对"),
-        ("".join(ch01.ITOS[i + 1] for i in ch01.HAMLET_IDS), "错开了一位"),
-        ("that", "你给的是 'that'"),
-        ("To be, or not to be", "你给的是 'To be, or not to be'"),  # exercise 1's line, not this one
-        (42, "应是一个字符串"),
-    ],
-)
-def test_q2_wrong_answers_get_advice(answer, advice):
-    kind, text = feedback_of(ch01.q2, answer)
-    assert kind == "incorrect" and advice in text
+def _itos(stoi: dict) -> dict:
+    return {i: ch for ch, i in stoi.items()}
 
 
 @pytest.mark.parametrize(
-    "my_encode, advice",
+    "make_decode, advice",
     [
-        (lambda s: s, "返回的是字符串"),
-        (lambda s: tuple(ch01.STOI[c] for c in s), "返回 tuple"),
-        (lambda s: [ord(c) for c in s], "Unicode 码位"),
-        (lambda s: [ch01.STOI[c] + 1 for c in s], "多了 1"),
-        (lambda s: [ch01.STOI[c] for c in s.strip()], "my_encode('\\n') 应是 [0]"),  # edge case: whitespace
-        (lambda s: [ch01.STOI[c] for c in s] or None, "my_encode('') 应是 []"),  # edge case: empty text
-        ([46, 43], "把函数本身传进来"),
+        (lambda stoi: (lambda ids: [_itos(stoi)[i] for i in ids]), "''.join"),
+        (lambda stoi: (lambda ids: " ".join(_itos(stoi)[i] for i in ids)), "多了空格"),
+        (lambda stoi: (lambda ids: "".join(ch01.ITOS[i] for i in ids)), "用的是本章的 itos"),
+        (lambda stoi: (lambda ids: "".join(sorted(stoi)[i] for i in ids)), "假设了编号按字符排序"),
+        (lambda stoi: "".join(stoi), "要返回一个函数"),
+        (lambda stoi: (lambda ids: "".join(_itos(stoi)[i] for i in ids[:10])), "应是"),  # long text gets cut off
     ],
 )
-def test_q3_checks_the_learners_encode_on_edge_cases(my_encode, advice):
-    kind, text = feedback_of(ch01.q3, my_encode)
-    assert kind == "incorrect" and advice in text
-
-
-@pytest.mark.parametrize(
-    "my_decode, advice",
-    [
-        (lambda ids: [ch01.ITOS[i] for i in ids], "''.join"),
-        (lambda ids: " ".join(ch01.ITOS[i] for i in ids), "多了空格"),
-        (lambda ids: "".join(ch01.ITOS[i + 1] for i in ids), "错开了一位"),
-        (lambda ids: "".join(ch01.ITOS[i] for i in ids).strip(), "应是 '\\n'"),
-        (lambda ids: "".join(ch01.ITOS[i] for i in ids[:10]), "应是"),  # long text gets cut off
-    ],
-)
-def test_q4_checks_the_learners_decode_on_edge_cases(my_decode, advice):
-    kind, text = feedback_of(ch01.q4, my_decode)
+def test_q4_wrong_decoders_get_advice(make_decode, advice):
+    kind, text = feedback_of(ch01.q4, make_decode)
     assert kind == "incorrect" and advice in text
 
 
 def test_q4_crash_is_reported_not_raised():
-    kind, text = feedback_of(ch01.q4, lambda ids: "".join(ch01.ITOS[i] for i in ids) + ids)
-    assert kind == "incorrect" and "TypeError" in text
+    kind, text = feedback_of(ch01.q4, lambda stoi: (lambda ids: "".join(stoi[i] for i in ids)))
+    assert kind == "incorrect" and "KeyError" in text
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ class Exercise:
     problem: Problem
     cell_index: int
     problem_expr: str     # how the notebook spells the Problem, e.g. "ch01.q1"
-    answer: str           # the name the notebook passes to check(), e.g. "answer" or "my_encode"
+    answer: str           # the name the notebook passes to check(), e.g. "answer" or "prepare"
     check_lines: range    # the cell's lines (0-based) holding the check() call
 
     @property

@@ -5,7 +5,7 @@ c = get_config()  # noqa: F821  (nbgrader provides get_config)
 c.CourseDirectory.course_id = "nanogpt-lite"
 
 # What the student version puts where a reference answer was. The exercise cells keep the learner's
-# scaffold (`answer = ____`, `def my_encode(s): ...`) above the solution region, so the stub is only a
+# scaffold (`answer = ____`, `def prepare(text): ...`) above the solution region, so the stub is only a
 # comment: an untouched cell still runs ("not attempted" from the checker, 0 points) and Run All goes on
 # to the widgets below instead of stopping at a NotImplementedError.
 c.ClearSolutions.code_stub = {"python": "# 在上面把 ____ 换成你的答案（需要的话也可以在这里接着写代码）。"}

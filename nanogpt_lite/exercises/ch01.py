@@ -5,7 +5,7 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from .core import Incorrect, Problem, expect, expect_callable, returns_blank
+from .core import ____, Incorrect, Problem, expect, expect_callable, returns_blank
 
 # The 65 characters of tiny Shakespeare in sorted order (tests check this against the real text).
 CHARS = "\n !$&',-.3:;?" + string.ascii_uppercase + string.ascii_lowercase
@@ -34,9 +34,6 @@ def words_seen(tokens: int, block_size: int = BLOCK_SIZE) -> float:
     return block_size * (TRAIN_CHARS / tokens) / (TRAIN_CHARS / WORD_TOKENS)
 
 
-ENCODE_CASES = ["hello world", "", "\n", "Zz", "To be, or not to be?", CHARS]
-
-
 def _check_small_vocab(answer: Any) -> None:
     expect(not isinstance(answer, str), "要的是编号（一个整数），不是字符本身：编号是字符在 sorted(set(...)) 里的位置。")
     expect(isinstance(answer, int) and not isinstance(answer, bool), f"答案应是一个整数，你给的是 {type(answer).__name__}。")
@@ -60,29 +57,68 @@ def _check_decoded(answer: Any) -> None:
     expect(answer == HAMLET, f"还不对：你给的是 {answer!r}。用 tok.decode(...) 或 itos 逐个查一遍。")
 
 
-def _check_encode(my_encode: Callable[[str], Any]) -> None:
-    expect_callable(my_encode, "my_encode")
-    got = my_encode("hello")
-    expect(not isinstance(got, str), "返回的是字符串：encode 要把每个字符换成编号（整数）。")
-    expect(isinstance(got, list), f"encode 应返回一个列表，你的函数返回 {type(got).__name__}。")
-    expect(got != [ord(c) for c in "hello"], "这是 Unicode 码位 ord(c)，不是词表里的编号：用 stoi[c]。")
-    expect(got != [STOI[c] + 1 for c in "hello"], "每个编号都多了 1：词表的编号从 0 开始。")
-    for text in ENCODE_CASES:
-        want, got = [STOI[c] for c in text], my_encode(text)
-        expect(got == want, f"my_encode({text!r}) 应是 {want}，你的函数给出 {got!r}。")
+# Exercise 3: texts for prepare(); the last ends in a character its first 90% never has.
+PREPARE_CASES = ["hello world", "To be, or not to be?", "First Citizen:\nBefore we proceed", "aaaaaaaaaaaaaab"]
+
+# Exercise 4: vocabularies whose stoi make_decode() inverts; the last is numbered out of sorted order.
+SMALL_STOI = {ch: i for i, ch in enumerate(SMALL_CHARS)}
+SHUFFLED_STOI = {"a": 2, "b": 0, "c": 1, " ": 3}
 
 
-def _check_decode(my_decode: Callable[[list[int]], Any]) -> None:
-    expect_callable(my_decode, "my_decode")
-    got = my_decode([46, 43, 50, 50, 53])
-    expect(not isinstance(got, list), "返回的是字符列表：再用 ''.join(...) 拼成字符串。")
-    expect(isinstance(got, str), f"decode 应返回一个字符串，你的函数返回 {type(got).__name__}。")
+def _prepare(text: str) -> tuple[dict[str, int], list[int], list[int]]:
+    stoi = {ch: i for i, ch in enumerate(sorted(set(text)))}
+    ids = [stoi[c] for c in text]
+    n = int(len(text) * 0.9)
+    return stoi, ids[:n], ids[n:]
+
+
+def _check_prepare(prepare: Callable[[str], Any]) -> None:
+    expect_callable(prepare, "prepare")
+    for text in PREPARE_CASES:
+        want_stoi, want_train, want_val = _prepare(text)
+        n = len(want_train)
+        try:
+            got = prepare(text)
+        except KeyError as missing:
+            raise Incorrect(f"prepare({text!r}) 报 KeyError {missing}：这个字符只在后 10% 里出现。"
+                            "prepare.py 先对**全文**建词表，再切分。") from None
+        expect(isinstance(got, tuple) and len(got) == 3, "要返回三样东西：(stoi, 训练集编号列表, 验证集编号列表)。")
+        stoi, train, val = got
+        expect(isinstance(stoi, dict), f"第一项应是 stoi 字典（字符 → 编号），你给的是 {type(stoi).__name__}。")
+        expect(set(stoi) == set(want_stoi),
+               f"prepare({text!r}) 的 stoi 应有 {len(want_stoi)} 个字符 {sorted(want_stoi)!r}，你的有 {len(stoi)} 个："
+               "词表由全文（不只是前 90%）里所有不同的字符组成。")
+        expect(stoi == want_stoi, f"prepare({text!r}) 的编号顺序不对：先 sorted(set(text))，再用 enumerate 编号。")
+        expect(isinstance(train, list) and isinstance(val, list), "训练集、验证集都应是编号的列表（list）。")
+        ids = [want_stoi[c] for c in text]
+        expect(val + train != ids or not val, "两段反了：前 90% 是训练集，后 10% 是验证集。")
+        expect(train + val == ids, f"prepare({text!r}) 的两段拼起来应是全文的编号，一个不多、一个不少。")
+        expect(len(train) == n, f"prepare({text!r}) 的训练集应有 int({len(text)} * 0.9) = {n} 个编号，你的有 {len(train)} 个："
+               "和 prepare.py 一样向下取整。")
+
+
+def _decode_with(stoi: dict[str, int], ids: list[int]) -> str:
+    itos = {i: ch for ch, i in stoi.items()}
+    return "".join(itos[i] for i in ids)
+
+
+def _check_make_decode(make_decode: Callable[[dict[str, int]], Any]) -> None:
+    expect_callable(make_decode, "make_decode")
+    decode = make_decode(STOI)
+    expect(callable(decode), f"make_decode(stoi) 要返回一个函数（decode 本身），你的返回 {type(decode).__name__}。")
+    got = decode([46, 43, 50, 50, 53])
+    expect(not isinstance(got, list), "decode 返回的是字符列表：再用 ''.join(...) 拼成字符串。")
+    expect(isinstance(got, str), f"decode 应返回一个字符串，你的返回 {type(got).__name__}。")
     expect(got != "h e l l o", "字符之间多了空格：用 ''.join，不是 ' '.join。")
-    expect(got not in ("ifmmp", "gdkkn"), "每个字符都错开了一位：itos[i] 直接就是编号 i 的字符，不用加减 1。")
-    for text in ENCODE_CASES:
-        ids = [STOI[c] for c in text]
-        got = my_decode(ids)
-        expect(got == text, f"my_decode({ids if len(ids) < 12 else '[...]'}) 应是 {text!r}，你的函数给出 {got!r}。")
+    for stoi in (STOI, SMALL_STOI, SHUFFLED_STOI):
+        ids = sorted(stoi.values()) + [stoi[ch] for ch in reversed(list(stoi))]
+        want, got = _decode_with(stoi, ids), make_decode(stoi)(ids)
+        expect(not (stoi is not STOI and got == "".join(ITOS[i] for i in ids)),
+               "你的 decode 用的是本章的 itos：要用传进来的 stoi 反查出的表，换一个词表也能解码。")
+        expect(not (stoi is SHUFFLED_STOI and got == "".join(sorted(stoi)[i] for i in ids)),
+               "你假设了编号按字符排序。把 stoi 的每一对 (字符, 编号) 反过来，才是 itos。")
+        expect(got == want, f"用词表 {stoi if len(stoi) < 12 else '（65 个字符）'} 解码 {ids if len(ids) < 12 else '[...]'}"
+               f" 应是 {want!r}，你的函数给出 {got!r}。")
 
 
 def _check_replace(encode_or_replace: Callable[[str], Any]) -> None:
@@ -102,12 +138,13 @@ def _check_replace(encode_or_replace: Callable[[str], Any]) -> None:
         expect(got == want, f"encode_or_replace({text!r}) 应是 {want}，你的函数给出 {got!r}。")
 
 
-def _encode(s: str) -> list[int]:
-    return [STOI[c] for c in s]
+def _make_decode(stoi: dict[str, int]) -> Callable[[list[int]], str]:
+    return lambda ids: _decode_with(stoi, ids)
 
 
-def _decode(ids: list[int]) -> str:
-    return "".join(ITOS[i] for i in ids)
+def _untouched_decode(make_decode: Any) -> bool:
+    decode = make_decode(STOI)
+    return decode is ____ or (callable(decode) and decode([46]) is ____)
 
 
 def _encode_or_replace(s: str) -> list[int]:
@@ -133,23 +170,34 @@ q2 = Problem(
 )
 
 q3 = Problem(
-    prompt="自己写 my_encode(s)：用 stoi 把字符串变成编号列表（不要调用 tok.encode）。",
-    checker=_check_encode,
-    hint_text="列表推导式：对 s 里的每个字符 c，取 stoi[c]。空字符串应得到空列表。",
-    solution_text="def my_encode(s):\n    return [stoi[c] for c in s]",
-    reference=lambda: _encode,
-    praise="和 FAQ 的 encode = lambda s: [stoi[c] for c in s] 一样。",
+    prompt="像 nanoGPT 的 prepare.py 那样写 prepare(text)：对全文建词表（sorted(set(...))），编码全文，"
+           "前 90% 是训练集、后 10% 是验证集；返回 (stoi, 训练集编号列表, 验证集编号列表)。",
+    checker=_check_prepare,
+    hint_text="三步：stoi = {ch: i for i, ch in enumerate(sorted(set(text)))}；ids = 逐字符查 stoi；"
+              "n = int(len(text) * 0.9)，训练集是 ids[:n]。词表要在切分之前、对全文建。",
+    solution_text="def prepare(text):\n"
+                  "    stoi = {ch: i for i, ch in enumerate(sorted(set(text)))}\n"
+                  "    ids = [stoi[c] for c in text]\n"
+                  "    n = int(len(text) * 0.9)\n"
+                  "    return stoi, ids[:n], ids[n:]",
+    reference=lambda: _prepare,
+    praise="这就是 prepare.py 的前半段：全文建表、编码、90/10 切分；它再把两段写成 uint16 的 .bin，把词表存进 meta.pkl。",
     untouched=returns_blank("hello"),
 )
 
 q4 = Problem(
-    prompt="自己写 my_decode(ids)：用 itos 把编号列表变回字符串（不要调用 tok.decode）。",
-    checker=_check_decode,
-    hint_text="对每个编号 i 取 itos[i]，再用 ''.join(...) 拼成一个字符串。",
-    solution_text="def my_decode(ids):\n    return ''.join(itos[i] for i in ids)",
-    reference=lambda: _decode,
-    praise="decode(encode(s)) == s：两个字典互为反查。",
-    untouched=returns_blank([46]),
+    prompt="写 make_decode(stoi)：只给你一张 stoi（比如从 meta.pkl 读回来的），返回一个 decode(ids) 函数，把编号列表变回字符串。",
+    checker=_check_make_decode,
+    hint_text="itos 是 stoi 反过来：{i: ch for ch, i in stoi.items()}。decode 对每个编号查 itos，再用 ''.join 拼起来。"
+              "不要用本章的 itos，也不要假设编号按字符排序。",
+    solution_text="def make_decode(stoi):\n"
+                  "    itos = {i: ch for ch, i in stoi.items()}\n"
+                  "    def decode(ids):\n"
+                  "        return ''.join(itos[i] for i in ids)\n"
+                  "    return decode",
+    reference=lambda: _make_decode,
+    praise="stoi 和 itos 互为反查，所以存一张就够了；nanoGPT 的 meta.pkl 两张都存，sample.py 读出来直接用。",
+    untouched=_untouched_decode,
 )
 
 q5 = Problem(
