@@ -250,6 +250,7 @@ def _results(series=True, browser=None):
         "recipes": {"faq": recipe, "lecture": {**recipe, "val_steps": 1080.0, "train_steps": 1350.0, "seconds": 3.0, "reached": 2},
                     "full_batch": {**recipe, "val_steps": 30.0, "train_steps": 30.0, "seconds": 0.1, "reached": 2}},
         "threads": {"default_threads": 2, "default_ms": 40.0, "one_thread_ms": 2.0},
+        "gpt_threads": {"default_threads": 2, "default_ms": 30.0, "one_thread_ms": 36.0},
     }
     results["startup"] = {"import torch": {"s": 1.2, "mib": 206.0}, "import nanogpt_lite": {"s": 1.5, "mib": 1.0},
                           "first torch.optim optimizer": {"s": 0.9, "mib": 72.0}}
@@ -285,7 +286,9 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "| 05_backward model: exact val above the floor | 2% | ≤ 1% | ❌ missed by 1% (2.00× the goal) |" in report
     assert "| FAQ recipe (lr 1e-3): steps to within 1% of val floor | — |" not in report  # no goal: not in the goals table
     assert "| AdamW lr 0.001 | not reached | not reached | — | 1.00 | 0/2 |" in report
-    assert "20.0×" in report and "agree with `nl.exact_loss`" in report
+    assert "*Threads, the bigram (chapter 5's loop):* one training step takes 40.00 ms with 2 threads" in report
+    assert "20.00×" in report and "36.00 ms with one, the series' default (0.83×)" in report
+    assert "agree with `nl.exact_loss`" in report
     assert "Time to first output per notebook (kernel start to the end of the first cell with output): 01_a 3.00 s," in report
     assert "| browser input-to-update p95 | — | ≤ 100 ms | ⚠️ not measured; not run: run the browser suite |" in report
     faq = next(f for f in figures if f.name.startswith("FAQ recipe"))

@@ -7,12 +7,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from statistics import median
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 import torch.nn.functional as F
 
 import nanogpt_lite as nl
+from nanogpt_lite.gpt_training import CPU_RECIPE, model_from_recipe
 
 from .lesson import Lesson, chapter4_model, chapter5_model, sync as _sync, timed as _timed
 from .report import Figure, Goal, markdown_table, seconds as _s
@@ -110,24 +111,49 @@ def _median_or_none(values: Iterable[float | None]) -> float | None:
     return median(present) if present else None
 
 
-def thread_cost(lesson: Lesson, repeats: int, steps: int = 200) -> dict[str, float]:
-    """ms per training step with one torch thread per core (torch's default when OMP_NUM_THREADS is unset, as
-    in ``make lab``) and with one thread, interleaved in this process."""
-    cores = os.cpu_count() or 1
-    timings: dict[int, list[float]] = {cores: [], 1: []}
+def bigram_step(lesson: Lesson) -> Callable[[], None]:
+    """One step of chapter 5's loop (AdamW lr 1e-2, batch 32, block 8) on the bigram."""
     model = nl.BigramLanguageModel(lesson.tok.vocab_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(0)
 
+    def step() -> None:
+        xb, yb = nl.get_batch(lesson.train, 32, 8, generator=generator)
+        _, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def gpt_step(lesson: Lesson) -> Callable[[], None]:
+    """One step of chapter 6's recipe (CPU_RECIPE) on its GPT: forward, backward, clip, AdamW."""
+    model = model_from_recipe(CPU_RECIPE, lesson.tok.vocab_size)
+    optimizer = model.configure_optimizers(CPU_RECIPE["weight_decay"], CPU_RECIPE["learning_rate"], (0.9, 0.99), "cpu")
+    generator = torch.Generator().manual_seed(0)
+
+    def step() -> None:
+        xb, yb = nl.get_batch(lesson.train, CPU_RECIPE["batch_size"], CPU_RECIPE["block_size"], generator=generator)
+        _, loss = model(xb, yb)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), CPU_RECIPE["grad_clip"])
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return step
+
+
+def thread_cost(step: Callable[[], None], repeats: int, steps: int) -> dict[str, float]:
+    """ms per ``step()`` with one torch thread per core (torch's default when OMP_NUM_THREADS is unset)
+    and with one thread (the series' default, see ``nl.configure_threads``), interleaved in this process."""
+    cores = os.cpu_count() or 1
+    timings: dict[int, list[float]] = {cores: [], 1: []}
+
     def run() -> None:
         for _ in range(steps):
-            xb, yb = nl.get_batch(lesson.train, 32, 8, generator=generator)
-            _, loss = model(xb, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            step()
 
     try:
+        step()  # warm-up: allocations and the optimizer's state
         for _ in range(repeats):
             for threads in timings:
                 torch.set_num_threads(threads)
@@ -174,7 +200,8 @@ def measure_lesson(lesson: Lesson, repeats: int) -> dict[str, Any]:
              **_above_floor(lesson, chapter5_model(lesson))},
         ],
         "recipes": recipes,
-        "threads": thread_cost(lesson, repeats),
+        "threads": thread_cost(bigram_step(lesson), repeats, steps=200),
+        "gpt_threads": thread_cost(gpt_step(lesson), repeats, steps=20),
     }
 
 
@@ -214,8 +241,11 @@ def render(training: dict[str, Any]) -> list[str]:
     agree = all(r["count_loss_agrees"] for r in training["recipes"].values())
     out += ["", "The exact losses above come from the count matrices; at each run's end they "
             + ("agree with `nl.exact_loss` (within 1e-5)." if agree else "**disagree** with `nl.exact_loss`: a bug.")]
-    threads = training["threads"]
-    out += ["", f"*Threads:* one training step takes {threads['default_ms']:.2f} ms with "
-                f"{threads['default_threads']} threads (torch's default without OMP_NUM_THREADS, as in `make lab`) and {threads['one_thread_ms']:.2f} ms with one "
-                f"({threads['default_ms'] / threads['one_thread_ms']:.1f}×), same process."]
+    for key, model in (("threads", "the bigram (chapter 5's loop)"), ("gpt_threads", "chapter 6's GPT (CPU_RECIPE)")):
+        threads = training.get(key)
+        if threads:
+            out += ["", f"*Threads, {model}:* one training step takes {threads['default_ms']:.2f} ms with "
+                        f"{threads['default_threads']} threads (torch's default without OMP_NUM_THREADS) and "
+                        f"{threads['one_thread_ms']:.2f} ms with one, the series' default "
+                        f"({threads['default_ms'] / threads['one_thread_ms']:.2f}×), same process, interleaved."]
     return out
