@@ -130,17 +130,31 @@ def train_full_batch(model: nn.Module, counts: torch.Tensor, *, steps: int, lr: 
     """Fit a bigram to the whole training text at once: the exact loss is the count-weighted cross-entropy.
 
     ``counts`` is :func:`nanogpt_lite.counts.bigram_counts` of the training data. Returns the exact
-    training loss before each Adam step.
+    training loss before each Adam step. The Adam update is written out (:func:`adam_step`, the same
+    arithmetic as ``torch.optim.Adam``): a torch optimizer's first use imports ``torch._dynamo``,
+    about 70 MiB in every learner's kernel, and chapter 4 needs nothing else from it.
     """
     weight = model.token_embedding_table.weight
     counts = counts.to(weight.device, weight.dtype)
     total = counts.sum()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    exp_avg, exp_avg_sq = torch.zeros_like(weight), torch.zeros_like(weight)
     losses = []
-    for _ in tqdm(range(steps), desc="full-batch", disable=not progress, leave=False):
+    for step in tqdm(range(1, steps + 1), desc="full-batch", disable=not progress, leave=False):
         loss = -(counts * F.log_softmax(weight, dim=-1)).sum() / total
-        optimizer.zero_grad(set_to_none=True)
+        weight.grad = None
         loss.backward()
-        optimizer.step()
+        adam_step(weight, exp_avg, exp_avg_sq, step, lr=lr)
         losses.append(loss.item())
     return losses
+
+
+@torch.no_grad()
+def adam_step(param: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor, step: int, *, lr: float,
+              betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    """One Adam update of ``param`` from its ``.grad`` (step counts from 1), in place, as ``torch.optim.Adam`` does it."""
+    beta1, beta2 = betas
+    grad = param.grad
+    exp_avg.lerp_(grad, 1 - beta1)                                   # running mean of the gradient
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)    # running mean of its square
+    denom = (exp_avg_sq.sqrt() / (1 - beta2 ** step) ** 0.5).add_(eps)
+    param.addcdiv_(exp_avg, denom, value=-lr / (1 - beta1 ** step))  # both means corrected for starting at 0

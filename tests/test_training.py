@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn as nn
@@ -141,3 +144,31 @@ def test_shakespeare_full_batch_reaches_the_floor_in_30_steps(shakespeare):
 
 def test_default_device_is_cuda_only_when_available():
     assert nl.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_adam_step_is_torch_adam_to_the_last_bit():
+    """train_full_batch writes Adam out; it must be the very arithmetic of torch.optim.Adam."""
+    torch.manual_seed(0)
+    ours = torch.randn(5, 7, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([theirs], lr=0.3)
+    exp_avg, exp_avg_sq = torch.zeros_like(ours), torch.zeros_like(ours)
+    target = torch.rand(5, 7)
+    for step in range(1, 41):
+        for weight in (ours, theirs):
+            weight.grad = None
+            (-(target * torch.log_softmax(weight, dim=-1)).sum()).backward()
+        nl.training.adam_step(ours, exp_avg, exp_avg_sq, step, lr=0.3)
+        optimizer.step()
+        assert torch.equal(ours, theirs), f"step {step}"
+    assert not torch.equal(ours, torch.zeros_like(ours))
+
+
+def test_full_batch_training_loads_no_torch_optimizer():
+    """A torch optimizer's first use imports torch._dynamo (about 70 MiB per kernel); chapter 4 avoids it."""
+    code = ("import sys, torch, nanogpt_lite as nl\n"
+            "model = nl.BigramLanguageModel(5)\n"
+            "nl.train_full_batch(model, torch.ones(5, 5), steps=3, progress=False)\n"
+            "print('torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
