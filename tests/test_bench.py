@@ -1,5 +1,6 @@
 """The benchmark's pure pieces (tools/bench/): statistics, goal verdicts, parsing, widget driving, the report.
 No timing is asserted."""
+import json
 import math
 import sys
 
@@ -379,3 +380,12 @@ def test_load_report_says_who_finished_and_the_round_trips():
     assert "8.0 chapter runs a minute, 4.0 per core" in text
     assert "| nl-x | 10.0 | 20.0 | 9 | 30.0 | 130.0 | 10 |" in text
     assert "- learner 0: CellExecutionError: boom" in text
+
+
+def test_a_notebook_without_code_is_not_timed(tmp_path):
+    """nbval starts no kernel for a page of markdown only, so it must not shift the per-kernel peaks."""
+    page, chapter = tmp_path / "00_start.ipynb", tmp_path / "01_a.ipynb"
+    page.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": "hi", "metadata": {}}]}), encoding="utf-8")
+    chapter.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "1", "metadata": {}, "outputs": []}]}),
+                       encoding="utf-8")
+    assert not series.has_code(page) and series.has_code(chapter)

@@ -109,6 +109,11 @@ def _kernel_peaks(process: subprocess.Popen, poll_s: float = 0.1) -> list[float]
     return list(peaks.values())
 
 
+def has_code(path: Path) -> bool:
+    """Whether the notebook has a code cell (nbval starts a kernel only for those)."""
+    return any(cell.get("cell_type") == "code" for cell in json.loads(path.read_text(encoding="utf-8"))["cells"])
+
+
 def run_series(notebooks: list[str], workdir: Path) -> SeriesRun:
     """One strict nbval run over ``notebooks`` (one pytest process, a fresh kernel per notebook)."""
     junit, log = workdir / "nbval.xml", workdir / "nbval.log"
@@ -127,7 +132,7 @@ def measure(args: Any) -> dict[str, Any]:
     """Strict nbval over the chapters present, ``args.repeats`` times (fewer once ``args.series_budget`` s are spent)."""
     present = chapter_notebooks()
     extra = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")
-                   if p.stem not in CHAPTERS)
+                   if p.stem not in CHAPTERS and has_code(p))  # a page with no code starts no kernel
     notebooks = present + extra
     result: dict[str, Any] = {"notebooks": notebooks, "missing": [c for c in CHAPTERS if f"notebooks/{c}.ipynb" not in present]}
     if not notebooks:
