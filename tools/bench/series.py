@@ -145,6 +145,7 @@ def measure(args: Any) -> dict[str, Any]:
             spent += runs[-1].wall_s
             print(f"  nbval run {len(runs)}: {runs[-1].wall_s:.1f} s, {runs[-1].summary}", file=sys.stderr, flush=True)
     result["runs"] = len(runs)
+    result["kernels_seen"] = [len(run.kernel_peaks_mib) for run in runs]  # one per notebook, or no peak is reported
     result["total_s"] = median([run.wall_s for run in runs])
     result["summaries"] = [run.summary for run in runs]
     per_notebook = {}
@@ -206,6 +207,9 @@ def render(series: dict[str, Any]) -> list[str]:
                                  seconds(r["wall_s"]), seconds(r["kernel_start_s"]),
                                  f"#{r['slowest_cell'][0]} ({r['slowest_cell'][1]:.2f})" if r["slowest_cell"] else "—",
                                  seconds(r["first_output_s"]), ms(r["peak_rss_mib"])] for nb, r in series["per_notebook"].items()])]
+        seen = series.get("kernels_seen", [])
+        if any(n != len(series["notebooks"]) for n in seen):
+            out += ["", f"Peak RSS not reported: the runs saw {seen} kernels for {len(series['notebooks'])} notebooks."]
         out += ["", "Time to first output per notebook (kernel start to the end of the first cell with output): "
                 + ", ".join(f"{Path(nb).stem} {seconds(r['first_output_s'])} s" if r["first_output_s"] is not None
                             else f"{Path(nb).stem} — (no committed output)" for nb, r in series["per_notebook"].items()) + "."]
