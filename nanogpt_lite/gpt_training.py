@@ -168,11 +168,12 @@ def train_gpt(
 
 
 @torch.no_grad()
-def split_loss(model: GPT, data: torch.Tensor, *, batch_size: int = 256) -> float:
+def split_loss(model: GPT, data: torch.Tensor, *, batch_size: int = 64) -> float:
     """Mean cross-entropy over every next token of ``data`` (the whole split, not an estimate).
 
     ``data`` is cut into consecutive windows of ``model.context_size`` tokens (the last one shorter),
     so each token is predicted exactly once, from the part of its window before it (as in training).
+    ``batch_size`` windows at a time: 64 was as fast as 256 here, with a quarter of the activations in memory.
     """
     was_training = model.training
     model.eval()

@@ -105,10 +105,10 @@ def count_probability(data: torch.Tensor, context: list[int], target: int) -> tu
 
 @torch.no_grad()
 def context_probability(model: GPT, data: torch.Tensor, context: list[int], target: int, *,
-                        batch_size: int = 512) -> tuple[float, int]:
+                        batch_size: int = 128) -> tuple[float, int]:
     """The model's mean P(``target`` | the ``block_size`` tokens ending with ``context``) over every place in ``data``
     where ``context`` ends at least ``block_size - 1`` tokens in (so each window is a full, real context):
-    (mean probability, number of places)."""
+    (mean probability, number of places). ``batch_size`` windows per forward pass bound the memory it takes."""
     size = model.context_size
     ends = occurrences(data, context)
     ends = ends[ends >= size - 1]
