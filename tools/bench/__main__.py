@@ -1,6 +1,6 @@
 """``python -m tools.bench [--only PART ...]``: run the parts, print the Markdown report, write build/bench.json.
 
-    python -m tools.bench                                 # every part (about 15 minutes; `--only gpt`, `--only load` alone)
+    python -m tools.bench                                 # every part (about 13 minutes; `--only gpt`, `--only load` alone)
     python -m tools.bench --only memory                   # per-chapter kernel memory, cell by cell
     python -m tools.bench --only load --learners 4 --load-chapter notebooks/02_enumerate.ipynb
     python -m tools.bench --only browser --run-browser    # run the browser suite, then report its latencies
