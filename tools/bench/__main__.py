@@ -24,7 +24,7 @@ from . import browser, gpt, load, memory, sampling, series, startup, training, w
 from .report import MIB, Figure, Goal, markdown_table
 from .series import ROOT
 
-# name: (module, needs the in-process Lesson). "load" (a class of --learners kernels) runs only when asked for.
+# name: (module, needs the in-process Lesson). All run by default; `--only` picks some.
 PARTS = {"series": (series, False), "memory": (memory, False), "training": (training, True), "sampling": (sampling, True),
          "widgets": (widgets, True), "browser": (browser, False), "startup": (startup, False), "gpt": (gpt, True),
          "load": (load, False)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nanogpt_lite.gpt_training import CPU_RECIPE, NANOGPT_CPU_RECIPE
 from tools.gpt_recipe import CHAPTER_GOAL, side_by_side, table
 
 from .lesson import Lesson
@@ -32,9 +33,14 @@ def figures(result: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def _recipe(recipe: dict[str, Any]) -> str:
+    return (f"n_embd {recipe['n_embd']}, batch {recipe['batch_size']}, lr {recipe['learning_rate']:g} → {recipe['min_lr']:g}, "
+            f"{recipe['steps']:,} steps")
+
+
 def render(result: dict[str, Any]) -> list[str]:
     return ["", "## Chapter 6's recipe against nanoGPT's README CPU recipe", "",
             f"Both with `nanogpt_lite`'s GPT, one after the other, {result['threads']} thread(s); seconds are steps × the "
-            f"median {result['clock']} ms per step (evaluations excluded). nanoGPT's recipe: n_embd 128, batch 12, lr 1e-3 → 1e-4, "
-            "2,000 steps; ours: n_embd 64, batch 16, lr 1e-2 → 1e-3, 2,400 steps (`CPU_RECIPE`).", "",
+            f"median {result['clock']} ms per step (evaluations excluded). nanoGPT's recipe: {_recipe(NANOGPT_CPU_RECIPE)}; "
+            f"ours (`CPU_RECIPE`): {_recipe(CPU_RECIPE)}.", "",
             *table(result)]
