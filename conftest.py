@@ -1,7 +1,10 @@
-"""Session-wide test set-up: isolate per-user state before any kernel starts; give nbval time to read outputs."""
+"""Session-wide test set-up: isolate per-user state before any kernel starts; give nbval time to read
+outputs; compare cells whose digits depend on the CPU by their words and True/False (tools/kernels.py)."""
 import tempfile
+from functools import cache
 from pathlib import Path
 
+from tools import kernels
 from tools.isolated_env import isolate
 
 # After a cell's reply, nbval waits a hard-coded 5 s for each of the kernel's remaining messages
@@ -10,12 +13,34 @@ from tools.isolated_env import isolate
 # stopped by --nbval-cell-timeout; this only lets a slow kernel finish sending what it printed.
 NBVAL_OUTPUT_TIMEOUT_S = 60
 
+_masked: list[str] = []
+
 
 def pytest_configure(config):
     isolate(Path(tempfile.mkdtemp(prefix="nanogpt-test-home-")))
 
 
+@cache
+def _this_machine() -> str:
+    return kernels.fingerprint()
+
+
+def _mask_after(sanitize):
+    return lambda text: kernels.mask_cpu_dependent(sanitize(text)) if isinstance(text, str) else text
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if hasattr(item, "output_timeout"):  # nbval's notebook-cell items
-            item.output_timeout = NBVAL_OUTPUT_TIMEOUT_S
+        if not hasattr(item, "output_timeout"):  # not one of nbval's notebook-cell items
+            continue
+        item.output_timeout = NBVAL_OUTPUT_TIMEOUT_S
+        if kernels.TAG in item.cell.metadata.get("tags", []) and kernels.recorded(item.parent.nb.metadata) != _this_machine():
+            item.sanitize = _mask_after(item.sanitize)
+            _masked.append(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _masked:
+        terminalreporter.write_line(
+            f"{len(_masked)} 个标着 {kernels.TAG} 的格保存时用的 CPU 内核和这台机器不同：比较了文字和 True/False，没有比较数字。"
+            f" {len(_masked)} {kernels.TAG} cells were saved with other CPU kernels: words and True/False compared, numbers not.")

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from tools import kernels
 from tools.isolated_env import isolate
 
 
@@ -27,6 +28,13 @@ def merge_streams(outputs: list[dict]) -> list[dict]:
     return merged
 
 
+def record_kernels(nb: nbformat.NotebookNode) -> None:
+    """Note which CPU kernels made the outputs, where a cell tagged ``cpu-dependent`` needs it (tools/kernels.py)."""
+    nb.metadata.pop(kernels.METADATA_KEY, None)
+    if any(kernels.TAG in cell.metadata.get("tags", []) for cell in nb.cells):
+        nb.metadata[kernels.METADATA_KEY] = {"kernels": kernels.fingerprint()}
+
+
 def execute(path: Path, save: bool = True) -> None:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
@@ -35,6 +43,7 @@ def execute(path: Path, save: bool = True) -> None:
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
     if save:
+        record_kernels(nb)
         nbformat.write(nb, path)
 
 
