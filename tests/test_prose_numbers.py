@@ -35,7 +35,7 @@ EXEMPT_PATTERNS = [
     r"§\s*[\d.]+",                     # section references
     r"\b\d+(?:\.\d+)+\s*节",           # "4.1 节"
     r"(?:练习|问题|exercise|q)\s*\d+",   # exercise numbers
-    r"(?:Python|PyTorch|torch|JupyterLab|ipywidgets|matplotlib|nbval|GPT-?)\s*\d+(?:\.\d+)*",  # versions, names
+    r"(?:Python|PyTorch|torch|JupyterLab|ipywidgets|matplotlib|nbval|GPT-?|AVX-)\s*\d+(?:\.\d+)*",  # versions, names
     r"\d+\s*(?:-|–|~|到)\s*\d+\s*(?:章)",  # chapter ranges
 ]
 EXEMPT = re.compile("|".join(EXEMPT_PATTERNS), re.M | re.S | re.I)
@@ -132,6 +132,7 @@ def test_every_number_in_the_prose_is_in_the_notebooks_cells(path: Path) -> None
     ("两个数：3 和 42", {"42"}),
     ("在 q1 里，float64 与 n_embd", set()),
     ("见 [链接](https://example.com/a/123) 与 Python 3.11", set()),
+    ("AVX2 还是 AVX-512", set()),
 ])
 def test_prose_numbers_finds_measurements_and_skips_what_is_exempt(markdown: str, expected: set[str]) -> None:
     assert prose_numbers(markdown) == expected
