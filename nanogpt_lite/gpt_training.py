@@ -28,7 +28,8 @@ NANOGPT_CPU_RECIPE: dict[str, Any] = dict(
 
 # Ours: a narrower model on more, smaller batches and a 10x higher learning rate (tools/gpt_recipe.py).
 # Short runs of about 85 s on one thread (2026-12-02), whole-split val: batch 32 x 1150 steps at lr 3e-3 1.9072,
-# at 6e-3 1.8263, at 1e-2 1.8032; batch 16 x 2400 steps at 3e-3 1.8187, at 6e-3 1.7813, at 1e-2 1.7727.
+# at 6e-3 1.8263, at 1e-2 1.8032; batch 16 x 2400 steps at 3e-3 1.8187, at 6e-3 1.7813, at 1e-2 1.7727 (that machine's
+# CPU kernels; on the AMD EPYC that saved chapter 6 the chosen recipe gives 1.7471, see tools/kernels.py).
 CPU_RECIPE: dict[str, Any] = dict(
     n_layer=4, n_head=4, n_embd=64, block_size=64, bias=False, dropout=0.0,
     batch_size=16, steps=2400, learning_rate=1e-2, min_lr=1e-3, warmup_iters=100, lr_decay_iters=2400,
