@@ -23,7 +23,7 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Every kernel of the venv loads nanogpt_lite.ipython: a NameError also says "run the cells above".
 KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
 
-.PHONY: setup lab test unit nbval lock execute bench handout compat clean nbgrader hub
+.PHONY: setup lab test unit nbval lock execute bench handout compat clean nbgrader hub soak
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ compat:
 	$(COMPAT)/bin/python -m pytest tests --ignore=tests/browser --ignore=tests/test_lock.py \
 		--ignore=tests/test_handout.py --ignore=tests/test_hub.py -p no:cacheprovider $(PYTEST_ARGS)
 	$(COMPAT)/bin/python -m tools.execute_notebooks --check notebooks/*.ipynb
+
+# `make test` RUNS times in a row (default 20) on a clean clone of HEAD with CI unset: a test that fails
+# only sometimes shows itself. Each run takes 14 min or more; logs and a table in build/soak/ (tools/soak.py).
+soak: setup
+	$(BIN)/python -m tools.soak --runs $(or $(RUNS),20) --command "make test PYTHON=$(PYTHON) TORCH_INDEX=$(TORCH_INDEX)"
 
 # Re-execute every notebook top to bottom in a fresh kernel and save the outputs (commit the result).
 execute: setup
