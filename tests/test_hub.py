@@ -3,8 +3,8 @@
 JupyterHub (the venv's, pinned in requirements.lock) and configurable-http-proxy (node_modules/, from
 package-lock.json) start in a temp folder with ``classroom/jupyterhub_config.py`` loaded as a teacher
 would use it, minus what a laptop cannot run: SimpleLocalProcessSpawner (one process per learner, the
-same OS user, a home of its own under the temp folder) stands in for SystemdSpawner, and the idle
-culler service is left out (jupyterhub-idle-culler is not installed here). The repository is served
+same OS user, a home of its own under the temp folder) stands in for SystemdSpawner; the class's idle
+culler runs, but its 1-hour timeout never fires here. The repository is served
 from a local bare clone by a ``file://`` URL, in links made by :mod:`nanogpt_lite.classroom`.
 
 Three learners log in with the class password in chromium, click the chapter 2 link (the lightest
@@ -23,7 +23,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -209,10 +208,26 @@ def listening_ports(processes: list[psutil.Process]) -> set[int]:
     return ports
 
 
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+def listeners() -> dict[int, int | None]:
+    """Every TCP port something listens on now, with its process id (None: another user's, not visible)."""
+    return {c.laddr.port: c.pid for c in psutil.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+
+
+def started_by(hub: Hub, pid: int | None) -> bool:
+    """Whether process ``pid`` belongs to ``hub``: all that it starts and that listens has its HOME in the hub's folder.
+
+    A port the hub freed may be taken a moment later by an unrelated program: it happened once, with a second
+    ``make test`` starting kernels beside this one. An owner that cannot be inspected counts as the hub's.
+    """
+    if pid is None:
+        return True
+    try:
+        home = psutil.Process(pid).environ().get("HOME", "")
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+    return Path(home).is_relative_to(hub.homes.parent)
 
 
 def stop(hub: Hub) -> tuple[list[psutil.Process], set[int]]:
@@ -228,7 +243,8 @@ def stop(hub: Hub) -> tuple[list[psutil.Process], set[int]]:
         except subprocess.TimeoutExpired:
             pass
     _, alive = psutil.wait_procs(started, timeout=10)
-    return alive, {port for port in ports if port_open(port)}
+    now, pids = listeners(), {process.pid for process in started}
+    return alive, {port for port in ports if port in now and (now[port] in pids or started_by(hub, now[port]))}
 
 
 @pytest.fixture(scope="module")
@@ -402,8 +418,29 @@ def test_stopping_the_hub_leaves_no_process(hub, learners):
     before = hub.descendants()
     kinds = " ".join(" ".join(p.cmdline()) for p in before)
     assert "configurable-http-proxy" in kinds and "jupyterhub-singleuser" in kinds and "ipykernel" in kinds, kinds
+    strangers = [" ".join(p.cmdline()) for p in before if listening_ports([p]) and not started_by(hub, p.pid)]
+    assert not strangers, f"every process of the hub that listens must be recognised by its HOME: {strangers}"
     alive, listening = stop(hub)
     assert hub.process.returncode is not None, f"jupyterhub did not exit within {STOP_S} s of SIGTERM"
     assert not alive, "left running after the hub stopped: " + "; ".join(
         f"{p.pid} {' '.join(p.cmdline())}" for p in alive if p.is_running())
     assert not listening, f"ports still open after the hub stopped: {sorted(listening)}"
+
+
+def test_a_freed_port_taken_by_another_program_is_not_blamed_on_the_hub(tmp_path):
+    """``stop`` blames a listening port on the hub only if its owner's HOME lies inside the hub's folder."""
+    listen = ("import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+              "print(s.getsockname()[1], flush=True); time.sleep(60)")
+    root = tmp_path / "hub"
+    hub = Hub("http://127.0.0.1:1", "token", None, root / "homes", root / "bare", "password")
+    for home, blamed in ((root / "homes" / "ada", True), (root, True), (tmp_path / "elsewhere", False)):
+        owner = subprocess.Popen([sys.executable, "-c", listen], env=dict(os.environ, HOME=str(home)),
+                                 stdout=subprocess.PIPE, text=True, encoding="utf-8")
+        try:
+            port = int(owner.stdout.readline())
+            assert listeners()[port] == owner.pid
+            assert started_by(hub, owner.pid) is blamed, home
+        finally:
+            owner.kill()
+            owner.wait()
+    assert started_by(hub, None), "an owner this user cannot see counts as the hub's"
