@@ -28,6 +28,42 @@ def _check_logits(logits: torch.Tensor) -> None:
         raise ValueError("有一行 logits 全是 -inf：没有可选的词元。 / a row of logits is all -infinity: no token is possible")
 
 
+def _vocab_size(model: nn.Module) -> int | None:
+    """How many token ids ``model`` knows: ``config.vocab_size`` (GPT), else the rows of its
+    ``token_embedding_table`` (bigram and the lecture's models); None for a model that says neither."""
+    vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
+    if isinstance(vocab_size, int):
+        return vocab_size
+    table = getattr(model, "token_embedding_table", None)
+    return table.num_embeddings if isinstance(table, nn.Embedding) else None
+
+
+def _check_ids(idx: torch.Tensor, vocab_size: int | None) -> None:
+    """``idx`` is a tensor of integer ids, each in 0..vocab_size-1 (checked when ``vocab_size`` is known)."""
+    if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int):
+        got = idx.dtype if isinstance(idx, torch.Tensor) else type(idx).__name__
+        raise TypeError(
+            f"idx 必须是整数编号的张量（dtype torch.long），收到 {got}。"
+            "请这样写：torch.tensor([ids], dtype=torch.long)。 / "
+            f"idx must be a tensor of integer ids (dtype torch.long), got {got}; "
+            "write torch.tensor([ids], dtype=torch.long)."
+        )
+    if vocab_size is None:
+        return
+    outside = (idx < 0) | (idx >= vocab_size)
+    if not outside.any():
+        return
+    where = outside.nonzero()[0].tolist()  # the first bad id's position
+    bad, at = int(idx[tuple(where)]), ", ".join(map(str, where))
+    raise ValueError(
+        f"编号 {bad}（idx[{at}]）超出模型的词表：模型的 vocab_size={vocab_size}，只认识 0..{vocab_size - 1}。"
+        "多半是分词器和模型不是一套：请用训练这个模型时的分词器来编码。 / "
+        f"id {bad} at idx[{at}] is outside the model's vocabulary: its vocab_size is {vocab_size}, "
+        f"so valid ids are 0..{vocab_size - 1}. Most likely the tokenizer is not the one the model was "
+        "trained with; encode with that tokenizer."
+    )
+
+
 def _scaled_logits(logits: torch.Tensor, temperature: float, top_k: int | None) -> torch.Tensor:
     """logits / temperature, with every logit below the ``top_k``-th largest set to -inf."""
     if temperature != 1.0:
@@ -95,6 +131,7 @@ def generate(
     The model is in eval mode meanwhile (no dropout); its mode is restored afterwards.
     """
     _check_options(temperature, top_k)
+    _check_ids(idx, _vocab_size(model))
     context_size = getattr(model, "context_size", None)
     was_training = model.training
     model.eval()

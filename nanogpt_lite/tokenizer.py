@@ -29,7 +29,13 @@ class CharTokenizer:
 
     @classmethod
     def from_text(cls, text: str) -> "CharTokenizer":
-        """The vocabulary is the sorted set of characters that occur in ``text``."""
+        """The vocabulary is the sorted set of characters that occur in ``text``; ``text`` must not be empty."""
+        if not text:
+            raise ValueError(
+                f"文本是空的（收到 {text!r}）：没有字符可以组成词表。请传入训练文本，例如 nl.load_text()。"
+                f" / the text is empty (got {text!r}): there are no characters to build a vocabulary from; "
+                "pass the training text, e.g. nl.load_text()."
+            )
         return cls(sorted(set(text)))
 
     @property

@@ -83,7 +83,16 @@ def _read_own_file(path: str | os.PathLike) -> str:
 
 def load_text(path: str | os.PathLike | None = None) -> str:
     """Tiny Shakespeare as one string (from inside the package), or the UTF-8 text file at ``path``."""
-    return _packaged_text() if path is None else _read_own_file(path)
+    if path is None:
+        return _packaged_text()
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"load_text 的参数必须是文件路径（字符串或 pathlib.Path），收到 {path!r}（{type(path).__name__}）。"
+            "不传参数就是包里的 tiny Shakespeare：nl.load_text()。 / "
+            f"load_text takes a file path (a str or os.PathLike such as pathlib.Path), got {path!r} "
+            f"({type(path).__name__}); call nl.load_text() with no argument for tiny Shakespeare."
+        )
+    return _read_own_file(path)
 
 
 def split(data: torch.Tensor, train_fraction: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,6 +110,11 @@ def get_batch(
     data: torch.Tensor, batch_size: int, block_size: int, *, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` random windows of ``block_size`` tokens, and the same windows shifted by one."""
+    if batch_size < 1:
+        raise ValueError(
+            f"batch_size 必须是 >= 1 的整数，收到 {batch_size!r}：一批至少要有一个窗口。请用正整数，例如 32。 / "
+            f"batch_size must be a whole number >= 1, got {batch_size!r}; use a positive number such as 32."
+        )
     if len(data) <= block_size:
         raise ValueError(
             f"数据只有 {len(data)} 个词元，需要多于 block_size={block_size} 个：换更长的数据或更小的 block_size。 / "
