@@ -6,7 +6,13 @@
 >>> tok.encode("hello world")
 [46, 43, 50, 50, 53, 1, 61, 53, 56, 50, 42]
 """
-from .checkpoint import CheckpointError, load_nanogpt_checkpoint, save_nanogpt_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    load_char_checkpoint,
+    load_meta,
+    load_nanogpt_checkpoint,
+    save_nanogpt_checkpoint,
+)
 from .counts import best_smoothing, bigram_counts, bigram_probs, count_model, cross_entropy, unseen_pairs
 from .data import DataError, get_batch, load_text, split
 from .device import configure_threads, default_device
@@ -43,6 +49,8 @@ __all__ = [
     "generate_lecture",
     "get_batch",
     "get_lr",
+    "load_char_checkpoint",
+    "load_meta",
     "load_nanogpt_checkpoint",
     "load_text",
     "next_token_probs",

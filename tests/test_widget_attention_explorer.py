@@ -1,9 +1,11 @@
 import html
+import pickle
 import re
 
 import pytest
 import torch
 
+import nanogpt_lite as nl
 from nanogpt_lite.gpt import GPT, GPTConfig
 from nanogpt_lite.instruments.attention import attention_maps, next_char_distribution
 from nanogpt_lite.plotting import setup_matplotlib
@@ -12,6 +14,7 @@ from nanogpt_lite.widgets.attention_explorer import (
     AttentionExplorer,
     attention_figure,
     attention_html,
+    checkpoint_lines,
     look,
     next_char_html,
 )
@@ -106,3 +109,36 @@ def test_static_twin_has_one_map_per_head(model, small_tok):
     for h, ax in enumerate(fig.axes):
         assert torch.allclose(torch.tensor(ax.images[0].get_array().data).float(), maps[h])
         assert ax.get_xticklabels()[6].get_text() == "␣"  # "Speak, speak.": the space
+
+
+def test_checkpoint_lines_are_the_chapters_lines(shakespeare):
+    text, tok, _, val = shakespeare
+    val_text = tok.decode(val[:3000].tolist())
+    assert checkpoint_lines(tok, 256) == [line for line in val_text.split("\n") if 40 <= len(line) <= 64][:5]
+    assert checkpoint_lines(tok, 64, n=8) == [line for line in val_text.split("\n") if 40 <= len(line) <= 64][:8]
+
+
+def test_checkpoint_lines_fit_a_small_model_and_its_vocabulary(small_tok):
+    lines = checkpoint_lines(small_tok, 16)
+    val_text = nl.load_text()[int(0.9 * len(nl.load_text())):]
+    assert len(lines) == 5 and len(set(lines)) == 5
+    for line in lines:
+        assert len(line) == 16 and not small_tok.unknown_chars(line) and f"\n{line}" in val_text
+    with pytest.raises(ValueError, match="lines=") as error:
+        checkpoint_lines(nl.CharTokenizer(list("你好")), 16)
+    assert str(error.value).index("验证集") < str(error.value).index("validation")
+
+
+def test_from_checkpoint_explores_a_nanogpt_run(tmp_path, model, small_tok):
+    nl.save_nanogpt_checkpoint(tmp_path / "ckpt.pt", model, config={"dataset": "shakespeare_char"})
+    meta = {"vocab_size": small_tok.vocab_size, "itos": dict(small_tok.itos), "stoi": dict(small_tok.stoi)}
+    (tmp_path / "meta.pkl").write_bytes(pickle.dumps(meta))  # as nanoGPT's prepare.py writes it
+    w = AttentionExplorer.from_checkpoint(tmp_path / "ckpt.pt", map_location="cpu", position=3)
+    assert w.tok.chars == small_tok.chars
+    assert all(torch.equal(w.model.state_dict()[k], v) for k, v in model.state_dict().items())
+    assert [value for _, value in w.pick.options] == checkpoint_lines(small_tok, 16)
+    assert w.position.value == 3
+    assert w.view.value == attention_html(look(model.eval(), small_tok, w.line, layer=0, head=0, position=3))
+    assert w.out.outputs == ()
+    mine = AttentionExplorer.from_checkpoint(tmp_path / "ckpt.pt", tmp_path / "meta.pkl", lines=LINES, map_location="cpu")
+    assert mine.line == LINES[0] and mine.position.value == len(LINES[0]) - 1

@@ -1,5 +1,6 @@
 import dataclasses
 import html
+import pickle
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from nanogpt_lite.widgets.sampling_explorer import (
     distribution_bars,
     distribution_html,
     explore,
+    explorer_report,
     sampling_distribution,
     show_char,
     temperature_grid_figure,
@@ -193,3 +195,32 @@ def test_a_bad_seed_is_refused_visibly_and_the_last_good_one_kept(model, small_t
     w.seed.text.value = "8"
     assert w.seed.value == 8 and w.seed.note.value == "" and "种子 8" in w.report.value
     assert w.mode.style.button_width == "auto"  # "multinomial 随机采样" is never cut short
+
+
+def save_char_run(folder, model, tok):
+    """nanoGPT's ckpt.pt and meta.pkl (as its prepare.py pickles it) in ``folder``: (ckpt, meta)."""
+    ckpt = nl.save_nanogpt_checkpoint(folder / "ckpt.pt", model, config={"dataset": "shakespeare_char"})
+    meta = {"vocab_size": tok.vocab_size, "itos": dict(tok.itos), "stoi": dict(tok.stoi)}
+    (folder / "meta.pkl").write_bytes(pickle.dumps(meta))
+    return ckpt, folder / "meta.pkl"
+
+
+def test_from_checkpoint_explores_a_nanogpt_run(tmp_path, small_tok):
+    torch.manual_seed(0)
+    gpt = nl.GPT(nl.GPTConfig(block_size=16, vocab_size=small_tok.vocab_size, n_layer=1, n_head=2, n_embd=8))
+    ckpt, _ = save_char_run(tmp_path, gpt, small_tok)
+    w = SamplingExplorer.from_checkpoint(ckpt, map_location="cpu", seed=5)  # meta.pkl found next to ckpt.pt
+    assert w.tok.chars == small_tok.chars and w.context.value == "e" and w.seed.value == 5
+    assert w.length == 15  # the text is scored in one pass: at most block_size tokens
+    assert all(torch.equal(w.model.state_dict()[k], v) for k, v in gpt.state_dict().items())
+    assert w.report.value == explorer_report(explore(gpt.eval(), small_tok, "e", seed=5, length=15))
+    assert w.out.outputs == ()
+    assert SamplingExplorer.from_checkpoint(ckpt, map_location="cpu", length=8, context="S").exploration().text[0] == "S"
+
+
+def test_from_checkpoint_picks_a_context_the_vocabulary_has(tmp_path):
+    tok = nl.CharTokenizer(list("\nab"))  # no 'e'
+    gpt = nl.GPT(nl.GPTConfig(block_size=8, vocab_size=3, n_layer=1, n_head=1, n_embd=4))
+    ckpt, meta = save_char_run(tmp_path, gpt, tok)
+    w = SamplingExplorer.from_checkpoint(ckpt, meta, map_location="cpu")
+    assert w.context.value == "\n" and w.exploration().text[0] == "\n" and w.out.outputs == ()

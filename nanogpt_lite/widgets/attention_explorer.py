@@ -9,12 +9,15 @@ The numbers come from :func:`look` (over :func:`~nanogpt_lite.instruments.attent
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
+from ..checkpoint import load_char_checkpoint
+from ..data import load_text
 from ..gpt import GPT
 from ..instruments.attention import attention_maps, next_char_distribution
 from ..plotting import figure_label
@@ -24,6 +27,7 @@ from .inputs import CHIP_INK, error_note
 VISIBLE = {" ": "␣", "\n": "↵"}
 HIGHLIGHT = (230, 81, 0)  # the attended characters: orange, opaque in proportion to the weight
 MEAN_HEAD = -1  # "head" value meaning: the mean over the layer's heads
+LINE_LENGTHS = (40, 64)  # the chapter's lines: long enough to attend far back, short enough to read at a glance
 
 
 def show_char(ch: str) -> str:
@@ -158,6 +162,22 @@ def attention_figure(model: GPT, tok: CharTokenizer, text: str, *, layer: int = 
     return fig
 
 
+def checkpoint_lines(tok: CharTokenizer, block_size: int, n: int = 5) -> list[str]:
+    """``n`` lines of tiny Shakespeare's validation text (its last 10%) for a model of this vocabulary: 40 to 64
+    characters (cut to ``block_size`` when that is shorter), every character one the tokenizer knows."""
+    text = load_text()
+    shortest, longest = (min(length, block_size) for length in LINE_LENGTHS)
+    cut = (line[:block_size] for line in text[int(0.9 * len(text)):].split("\n"))
+    fitting = [line for line in cut if shortest <= len(line) <= longest and all(ch in tok.stoi for ch in line)]
+    if not fitting:
+        raise ValueError(
+            f"tiny Shakespeare 的验证集里没有一行只用这个词表（{tok.vocab_size} 个字符）里的字符写成：请自己传 "
+            f"lines=[...]，每行最多 {block_size} 个字符。 / no line of tiny Shakespeare's validation text uses only "
+            f"this vocabulary's {tok.vocab_size} characters; pass lines=[...] yourself, each at most {block_size} characters."
+        )
+    return list(dict.fromkeys(fitting))[:n]
+
+
 class AttentionExplorer(widgets.VBox):
     """A line (typed or picked), layer, head and position controls; redraws the attention row and the next-character
     table on every change. Errors (an unknown character, a line too long) show in the widget, the last view stays."""
@@ -196,6 +216,21 @@ class AttentionExplorer(widgets.VBox):
         for control in (self.layer, self.head, self.position):
             control.observe(self._refresh, names="value")
         self._refresh()
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        ckpt_path: str | os.PathLike,
+        meta_path: str | os.PathLike | None = None,
+        *,
+        lines: list[str] | None = None,
+        map_location: str | torch.device | None = None,
+        **kwargs: int | None,
+    ) -> AttentionExplorer:
+        """The explorer on the character-level GPT in nanoGPT's ``ckpt.pt`` (see ``nl.load_char_checkpoint``);
+        ``lines`` default to :func:`checkpoint_lines`, ``kwargs`` go to the constructor."""
+        model, tok, _ = load_char_checkpoint(ckpt_path, meta_path, map_location=map_location)
+        return cls(model, tok, checkpoint_lines(tok, model.config.block_size) if lines is None else lines, **kwargs)
 
     def _new_text(self, change: dict) -> None:
         """A new line: check it, fit the position slider to its length (keeping the position when it still fits)."""

@@ -8,6 +8,7 @@ well under a millisecond, where a matplotlib PNG took ~200 ms) and :func:`explor
 from __future__ import annotations
 
 import html
+import os
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import torch.nn as nn
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..checkpoint import load_char_checkpoint
 from ..instruments.distributions import entropy
 from ..plotting import figure_label
 from ..sampling import generate, next_token_probs
@@ -273,6 +275,23 @@ class SamplingExplorer(widgets.VBox):
         for control in (self.context, self.temperature, self.top_k, self.mode, self.seed):
             control.observe(self._refresh, names="value")
         self._refresh()
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        ckpt_path: str | os.PathLike,
+        meta_path: str | os.PathLike | None = None,
+        *,
+        map_location: str | torch.device | None = None,
+        **kwargs: str | int,
+    ) -> SamplingExplorer:
+        """The explorer on the character-level GPT in nanoGPT's ``ckpt.pt`` (see ``nl.load_char_checkpoint``);
+        ``kwargs`` go to the constructor. The context defaults to 'e' (the vocabulary's first character without one),
+        the length to 200 characters or fewer: the text is scored in one pass, at most ``block_size`` tokens."""
+        model, tok, _ = load_char_checkpoint(ckpt_path, meta_path, map_location=map_location)
+        kwargs.setdefault("context", "e" if "e" in tok.stoi else tok.chars[0])
+        kwargs.setdefault("length", min(200, model.config.block_size - 1))
+        return cls(model, tok, **kwargs)
 
     def exploration(self) -> Exploration:
         """What the controls currently ask for."""
