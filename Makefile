@@ -16,14 +16,16 @@ TORCH_INDEX ?=
 # Tiny models gain nothing from several BLAS threads, and on a busy 2-core machine extra threads
 # spin against each other (one chapter's training went from seconds to minutes). The package itself
 # also picks one thread unless OMP_NUM_THREADS or NANOGPT_LITE_THREADS says otherwise.
-test unit nbval execute bench handout compat: export OMP_NUM_THREADS = 1
+test unit nbval execute bench handout compat reference: export OMP_NUM_THREADS = 1
+# Under tests a chapter's live training runs 200 steps (nanogpt_lite.gpt_training.live_recipe; conftest.py sets it too).
+test nbval compat: export NANOGPT_LITE_QUICK = 1
 
 # JupyterLab settings for `make lab`: no news toast, no update check.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Every kernel of the venv loads nanogpt_lite.ipython: a NameError also says "run the cells above".
 KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
 
-.PHONY: setup lab test unit nbval lock execute bench handout compat clean nbgrader hub soak
+.PHONY: setup lab test unit nbval lock execute bench handout compat clean nbgrader hub soak reference
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +75,11 @@ soak: setup
 # Re-execute every notebook top to bottom in a fresh kernel and save the outputs (commit the result).
 execute: setup
 	$(BIN)/python -m tools.execute_notebooks $(or $(NB),notebooks/*.ipynb)
+
+# Rebuild chapter 6's reference GPT (nanogpt_lite/data/shakespeare_char_ckpt.pt): CPU_RECIPE from seed 1337 on
+# one thread, about two minutes; commit the file (tests/test_reference.py checks it against this command's code path).
+reference: setup
+	$(BIN)/python -m nanogpt_lite.reference
 
 # Regenerate requirements.lock from the current environment (after changing pyproject ranges).
 lock: $(STAMP)

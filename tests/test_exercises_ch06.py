@@ -13,8 +13,8 @@ def test_the_exercises_describe_the_chapters_model():
 
 
 def test_q1_reference_is_the_width_the_attention_uses():
-    attn = CausalSelfAttention(GPTConfig(n_embd=ch06.N_EMBD, n_head=ch06.N_HEAD))
-    x = torch.zeros(1, 3, ch06.N_EMBD)
+    attn = CausalSelfAttention(GPTConfig(n_embd=ch06.Q3_EMBD, n_head=ch06.N_HEAD))
+    x = torch.zeros(1, 3, ch06.Q3_EMBD)
     q, _, _ = attn.c_attn(x).split(attn.n_embd, dim=2)
     head_size = q.view(1, 3, attn.n_head, -1).shape[-1]
     assert ch06.q1.check(head_size).correct
@@ -43,7 +43,8 @@ def test_q4_reference_is_get_lr_and_the_midpoint():
 
 
 @pytest.mark.parametrize("q, answer, advice", [
-    (ch06.q1, 256, "乘反了"), (ch06.q1, 64, "1/n_head"), (ch06.q1, 4, "头的个数"), (ch06.q1, "x", "一个数"),
+    (ch06.q1, 512, "乘反了"), (ch06.q1, 128, "1/n_head"), (ch06.q1, 4, "头的个数"), (ch06.q1, "x", "一个数"),
+    (ch06.q1, 16, "本章 n_embd = 64"),
     (ch06.q2, 25, "未来"), (ch06.q2, 10, "对角线"), (ch06.q2, 0, "还不对"),
     (ch06.q3, 12 * 128 * 128, "LayerNorm"), (ch06.q3, ch06.block_parameters(128, True), "bias=False"),
     (ch06.q3, ch06.block_parameters(64, False), "n_embd = 128"), (ch06.q3, 4 * 128 * 128 + 256, "MLP"),
@@ -56,5 +57,5 @@ def test_typical_wrong_answers_get_advice(q, answer, advice):
 
 
 def test_solutions_are_not_in_the_prompts():
-    for q, shown in ((ch06.q1, "16"), (ch06.q2, "15"), (ch06.q3, "196864"), (ch06.q4, "0.00055")):
+    for q, shown in ((ch06.q1, "32"), (ch06.q2, "15"), (ch06.q3, "196864"), (ch06.q4, "0.00055")):
         assert shown not in q.prompt

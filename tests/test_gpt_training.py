@@ -8,7 +8,9 @@ from nanogpt_lite.gpt import GPT, GPTConfig
 from nanogpt_lite.gpt_training import (
     CPU_RECIPE,
     NANOGPT_CPU_RECIPE,
+    QUICK_STEPS,
     get_lr,
+    live_recipe,
     model_from_recipe,
     split_loss,
     train_gpt,
@@ -102,6 +104,31 @@ def test_bad_arguments_are_refused(small_data, small_tok):
     with pytest.raises(ValueError, match="exceeds the model's 8"):
         train_gpt(model, small_data, small_data, steps=1, batch_size=1, block_size=9, learning_rate=1e-3,
                   generator=torch.Generator(), progress=False)
+    before = [p.clone() for p in model.parameters()]
+    for bad in (float("nan"), float("inf"), -1e-3):
+        with pytest.raises(ValueError, match=r"learning_rate 必须是一个有限的非负数.*must be a finite number"):
+            train_gpt(model, small_data, small_data, steps=1, batch_size=1, block_size=8, learning_rate=bad,
+                      generator=torch.Generator(), progress=False)
+    with pytest.raises(ValueError, match="min_lr"):
+        train_gpt(model, small_data, small_data, steps=1, batch_size=1, block_size=8, learning_rate=1e-3,
+                  min_lr=float("nan"), generator=torch.Generator(), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # refused before any step
+
+
+def test_the_history_keeps_the_optimizer_that_trained(small_data, small_tok):
+    model = tiny(small_tok.vocab_size)
+    h = train_gpt(model, small_data, small_data, steps=3, batch_size=2, block_size=8, learning_rate=1e-3,
+                  generator=torch.Generator().manual_seed(0), eval_interval=10, eval_iters=1, progress=False)
+    state = h.optimizer.state_dict()["state"]
+    assert len(state) == len(list(model.parameters()))  # Adam's moments for every tensor: training can resume
+    assert all(int(s["step"]) == 3 and s["exp_avg"].abs().sum() > 0 for s in state.values())
+
+
+def test_split_loss_needs_a_next_token(small_tok):
+    model = tiny(small_tok.vocab_size)
+    for data in (torch.tensor([3]), torch.tensor([], dtype=torch.long)):
+        with pytest.raises(ValueError, match=f"数据只有 {len(data)} 个词元.*pass at least 2"):
+            split_loss(model, data)
 
 
 def test_split_loss_predicts_every_token_once_from_its_window(small_tok):
@@ -123,3 +150,16 @@ def test_recipes_build_the_models_they_name():
     assert ours.config.block_size == CPU_RECIPE["block_size"]
     args = training_args(NANOGPT_CPU_RECIPE)
     assert args["betas"] == (0.9, 0.99) and args["steps"] == 2000 and args["min_lr"] == 1e-4
+
+
+def test_live_recipe_is_the_recipe_unless_quick(monkeypatch):
+    monkeypatch.delenv("NANOGPT_LITE_QUICK", raising=False)
+    assert live_recipe(CPU_RECIPE) == CPU_RECIPE and live_recipe(CPU_RECIPE) is not CPU_RECIPE
+    monkeypatch.setenv("NANOGPT_LITE_QUICK", "0")
+    assert live_recipe(CPU_RECIPE) == CPU_RECIPE
+    monkeypatch.setenv("NANOGPT_LITE_QUICK", "1")
+    quick = live_recipe(CPU_RECIPE)
+    assert quick["steps"] == quick["lr_decay_iters"] == QUICK_STEPS < CPU_RECIPE["steps"]
+    assert quick["warmup_iters"] < QUICK_STEPS and quick["learning_rate"] == CPU_RECIPE["learning_rate"]
+    assert {k: v for k, v in quick.items() if k not in ("steps", "lr_decay_iters", "warmup_iters")} == \
+        {k: v for k, v in CPU_RECIPE.items() if k not in ("steps", "lr_decay_iters", "warmup_iters")}

@@ -2,10 +2,10 @@
 
 Float addition is not associative, and PyTorch picks its matrix-multiply, softmax and GELU kernels by
 CPU (AVX2 or AVX-512; Intel or AMD, through MKL and oneDNN). Each kernel sums in its own order, so the
-last bits of every float differ from one CPU to another. A single forward pass hides that in the 4th
-decimal; chapter 6's 2400 training steps amplify it into a different model (measured: the same notebook
-gave a whole-validation loss of 1.7727 on the machine that saved it before and 1.7471 on an AMD EPYC, with
-other samples and other layer-3 heads; 8 of its cells differed, the same 8 on an Intel AVX-512 machine).
+last bits of every float differ from one CPU to another, and training amplifies them into another model
+(chapter 6's GPT: whole-split val 1.7727 on one machine, 1.7471 on an AMD EPYC). So chapters analyse
+shipped models (chapter 6's reference GPT, ``nanogpt_lite.reference``); what remains is chapter 4's bigram,
+trained in the notebook, whose one tagged cell prints probabilities to four decimals.
 
 ``tools.execute_notebooks`` records :func:`fingerprint` in a notebook's metadata. Under ``make test``,
 a cell tagged ``cpu-dependent`` is compared exactly when the fingerprint matches this machine's, and

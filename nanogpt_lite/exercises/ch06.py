@@ -11,8 +11,8 @@ from typing import Any
 from ..gpt_training import get_lr
 from .core import Incorrect, Problem, expect
 
-N_EMBD, N_HEAD = 64, 4  # the chapter's model (CPU_RECIPE)
-Q3_EMBD = 128  # q3: nanoGPT README's CPU recipe (the chapter prints its own 64-wide blocks' count)
+N_EMBD, N_HEAD = 64, 4  # the chapter's model (CPU_RECIPE); 6.3 splits its 64 channels into 4 heads of 16
+Q3_EMBD = 128  # q1 and q3: nanoGPT README's CPU recipe (the chapter shows its own 64-wide model)
 T = 5  # the sequence length of q2
 SCHEDULE = dict(warmup_iters=100, lr_decay_iters=2000, learning_rate=1e-3, min_lr=1e-4)  # q4: nanoGPT README CPU recipe
 HALFWAY = 1050  # q4: half-way through the cosine (warm-up 100, decay until 2000)
@@ -30,18 +30,20 @@ def _number(answer: Any, example: str) -> float:
 
 def _check_q1(answer: Any) -> None:
     value = _number(answer, "8")
-    expect(value != N_EMBD * N_HEAD, f"乘反了：{N_HEAD} 个头是把 n_embd = {N_EMBD} 个通道**分**开，每个头只拿其中一份。")
-    expect(value != N_EMBD, f"{N_EMBD} 是所有头加起来的宽度；每个头只分到 n_embd 的 1/n_head。")
+    C = Q3_EMBD
+    expect(value != C * N_HEAD, f"乘反了：{N_HEAD} 个头是把 n_embd = {C} 个通道**分**开，每个头只拿其中一份。")
+    expect(value != C, f"{C} 是所有头加起来的宽度；每个头只分到 n_embd 的 1/n_head。")
     expect(value != N_HEAD, f"{N_HEAD} 是头的个数 n_head；题目问的是每个头有多少个通道。")
-    expect(value == N_EMBD // N_HEAD, "还不对。CausalSelfAttention 把 q、k、v 变形成 (B, n_head, T, C // n_head)。")
+    expect(value != N_EMBD // N_HEAD, f"{N_EMBD // N_HEAD} 是本章 n_embd = {N_EMBD} 的模型；题目问的是 n_embd = {C}。")
+    expect(value == C // N_HEAD, "还不对。CausalSelfAttention 把 q、k、v 变形成 (B, n_head, T, C // n_head)。")
 
 
 q1 = Problem(
-    prompt=f"本章的 GPT：n_embd = {N_EMBD}，n_head = {N_HEAD}。每个注意力头的 q、k、v 各有多少个通道（head_size）？",
+    prompt=f"nanoGPT README 的 CPU 配方：n_embd = {Q3_EMBD}，n_head = {N_HEAD}。每个注意力头的 q、k、v 各有多少个通道（head_size）？",
     checker=_check_q1,
-    hint_text="看 CausalSelfAttention.forward 里的 view(B, T, self.n_head, C // self.n_head)。",
-    solution_text=f"answer = {N_EMBD} // {N_HEAD}   # {N_EMBD // N_HEAD}：n_embd 个通道平分给 n_head 个头，算完再并排拼回 n_embd",
-    reference=lambda: N_EMBD // N_HEAD,
+    hint_text="6.3 节把本章 64 维的模型拆成了几个头：看 CausalSelfAttention.forward 里的 view(B, T, self.n_head, C // self.n_head)。",
+    solution_text=f"answer = {Q3_EMBD} // {N_HEAD}   # {Q3_EMBD // N_HEAD}：n_embd 个通道平分给 n_head 个头，算完再并排拼回 n_embd",
+    reference=lambda: Q3_EMBD // N_HEAD,
     praise="对：多头注意力不增加宽度，它把同一个宽度切成几份，每份独立地做注意力。",
 )
 

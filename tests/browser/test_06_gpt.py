@@ -1,4 +1,5 @@
-"""Chapter 6 in a real browser: run every cell (the GPT trains in the kernel), then drive the attention explorer."""
+"""Chapter 6 in a real browser: run every cell (your GPT trains 200 steps under tests; the explorer shows the reference GPT
+loaded from its nanoGPT ckpt.pt), then drive the attention explorer."""
 import re
 
 import pytest
