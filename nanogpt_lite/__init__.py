@@ -20,6 +20,7 @@ from .gpt import GPT, GPTConfig
 from .gpt_training import get_lr, split_loss, train_gpt
 from .ipython import register_if_in_ipython
 from .model import BigramLanguageModel
+from .modern_gpt import ModernConfig, ModernGPT
 from .sampling import generate, generate_lecture, next_token_probs, sample_next
 from .tokenizer import CharTokenizer, UnknownCharacterError
 from .training import History, estimate_loss, exact_loss, train, train_full_batch
@@ -35,6 +36,8 @@ __all__ = [
     "GPT",
     "GPTConfig",
     "History",
+    "ModernConfig",
+    "ModernGPT",
     "UnknownCharacterError",
     "best_smoothing",
     "bigram_counts",
