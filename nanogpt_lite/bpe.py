@@ -13,6 +13,7 @@ boundary, so " the" can become one token but "e t" never does.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -29,6 +30,22 @@ Pair = tuple[str, str]
 def chunks(text: str) -> list[str]:
     """Cut ``text`` into the pieces BPE works inside; ``"".join(chunks(text)) == text``."""
     return CHUNK_PATTERN.findall(text)
+
+
+def as_bytes(text: str) -> str:
+    """``text``'s UTF-8 bytes, one character per byte (chr(0)…chr(255)), so BPE can run over bytes."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def from_bytes(byte_text: str) -> str:
+    """The inverse of :func:`as_bytes`: byte characters back to text (an incomplete character raises)."""
+    return byte_text.encode("latin-1").decode("utf-8")
+
+
+def bits_per_byte(nats_per_char: float, text: str) -> float:
+    """A mean loss in nats per character of ``text`` as bits per UTF-8 byte, nanochat's measure (bpb):
+    nats × characters / (bytes × ln 2). It compares models whatever their tokenizer, since bytes are the same."""
+    return nats_per_char * len(text) / (len(text.encode("utf-8")) * math.log(2))
 
 
 def merge_pair(symbols: list[str], pair: Pair) -> list[str]:
@@ -122,6 +139,13 @@ class BPETokenizer:
     def train(cls, text: str, num_merges: int) -> "BPETokenizer":
         """Learn ``num_merges`` merges from ``text``; the alphabet is the characters of ``text``."""
         return cls(sorted(set(text)), learn_merges(text, num_merges))
+
+    @classmethod
+    def train_bytes(cls, text: str, num_merges: int) -> "BPETokenizer":
+        """Byte-level BPE (GPT-2's and nanochat's kind): the alphabet is all 256 byte values, the merges are learnt
+        over ``as_bytes(text)``. Any text then encodes (``encode(as_bytes(text))``): a character outside the
+        training text is just its UTF-8 bytes, one token each until a merge joins them."""
+        return cls([chr(b) for b in range(256)], learn_merges(as_bytes(text), num_merges))
 
     @property
     def vocab_size(self) -> int:

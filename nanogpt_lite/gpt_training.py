@@ -94,7 +94,7 @@ class GPTHistory:
     step_seconds: list[float] = field(default_factory=list)  # wall time of every step
     step_cpu_seconds: list[float] = field(default_factory=list)  # CPU time of every step (all threads together)
     seconds: float = 0.0  # training time in total
-    optimizer: torch.optim.Optimizer | None = None  # the AdamW that trained the model, with its moments (to save and resume)
+    optimizer: Any = None  # the optimizer that trained the model, with its state (to save and resume)
 
 
 def _check_positive(**values: float) -> None:
@@ -133,12 +133,14 @@ def train_gpt(
     eval_iters: int = 20,
     eval_seed: int = 1337,
     progress: bool = True,
+    optimizer: Any = None,
 ) -> GPTHistory:
     """nanoGPT's training loop on the CPU (or GPU): returns a :class:`GPTHistory`.
 
     Each step draws ``accumulation_steps`` micro-batches from ``generator``, backpropagates each
     loss divided by ``accumulation_steps``, clips the gradient norm to ``grad_clip`` (0: no clipping)
-    and takes one AdamW step at ``get_lr(step)``. Every estimate uses the same ``eval_iters``
+    and takes one AdamW step at ``get_lr(step)``; ``optimizer`` replaces that AdamW (chapter 7's Muon + AdamW), and a
+    group's ``lr_scale`` (default 1) multiplies the scheduled rate. Every estimate uses the same ``eval_iters``
     batches (from ``eval_seed``), so the curve is not noisier than the model and evaluation does
     not change the training batches.
     """
@@ -153,7 +155,8 @@ def train_gpt(
     min_lr = learning_rate / 10 if min_lr is None else min_lr
     lr_decay_iters = steps if lr_decay_iters is None else lr_decay_iters
     device = next(model.parameters()).device
-    optimizer = model.configure_optimizers(weight_decay, learning_rate, betas, device.type)
+    if optimizer is None:
+        optimizer = model.configure_optimizers(weight_decay, learning_rate, betas, device.type)
     history = GPTHistory(optimizer=optimizer)
 
     def evaluate(step: int) -> None:
@@ -171,7 +174,7 @@ def train_gpt(
         start, cpu_start = time.perf_counter(), time.process_time()
         lr = get_lr(step, warmup_iters, lr_decay_iters, learning_rate, min_lr)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         step_loss = 0.0
         for _ in range(accumulation_steps):
             xb, yb = get_batch(train_data, batch_size, block_size, generator=generator)

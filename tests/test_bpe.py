@@ -105,3 +105,24 @@ def test_errors_say_it_in_chinese_first_then_english():
         BPE.encode("我")
     with pytest.raises(ValueError, match=r"^合并次数 num_merges 必须是 ≥ 0 的整数，收到 -1.* / num_merges"):
         BPETokenizer.train("abc", -1)
+
+
+def test_byte_level_bpe_encodes_any_text_through_its_bytes():
+    from nanogpt_lite.bpe import BPETokenizer, as_bytes, from_bytes
+
+    bpe = BPETokenizer.train_bytes("the cat the hat the bat " * 5, num_merges=6)
+    assert bpe.vocab_size == 256 + 6
+    sentence = "注意力，the cat"
+    ids = bpe.encode(as_bytes(sentence))  # '注' is not in the training text, yet it encodes: 3 byte tokens
+    assert from_bytes(bpe.decode(ids)) == sentence
+    assert [bpe.tokens[i] for i in ids[:3]] == [chr(b) for b in "注".encode("utf-8")]
+    assert len(bpe.encode(as_bytes(" the"))) == 1  # a merged chunk of the training text
+
+
+def test_bits_per_byte_converts_nats_per_character():
+    import math
+
+    from nanogpt_lite.bpe import bits_per_byte
+
+    assert bits_per_byte(1.0, "abcd") == pytest.approx(1 / math.log(2))  # ASCII: one byte per character
+    assert bits_per_byte(1.0, "注意") == pytest.approx(2 / (6 * math.log(2)))  # 3 bytes per hanzi

@@ -163,3 +163,15 @@ def test_live_recipe_is_the_recipe_unless_quick(monkeypatch):
     assert quick["warmup_iters"] < QUICK_STEPS and quick["learning_rate"] == CPU_RECIPE["learning_rate"]
     assert {k: v for k, v in quick.items() if k not in ("steps", "lr_decay_iters", "warmup_iters")} == \
         {k: v for k, v in CPU_RECIPE.items() if k not in ("steps", "lr_decay_iters", "warmup_iters")}
+
+
+def test_a_given_optimizer_is_used_and_each_group_keeps_its_lr_scale(small_data, small_tok):
+    model = tiny(small_tok.vocab_size)
+    params = list(model.parameters())
+    optimizer = torch.optim.SGD([{"params": params[:3], "lr_scale": 0.5}, {"params": params[3:]}], lr=1.0)
+    h = train_gpt(model, small_data, small_data, steps=4, batch_size=2, block_size=8, learning_rate=1e-2, warmup_iters=0,
+                  generator=torch.Generator().manual_seed(0), eval_interval=10, eval_iters=1, progress=False,
+                  optimizer=optimizer)
+    assert h.optimizer is optimizer
+    last = h.lr[-1]
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * last) and optimizer.param_groups[1]["lr"] == pytest.approx(last)
