@@ -278,7 +278,7 @@ def test_report_says_what_is_missed_missing_and_not_run():
     assert "lecture" not in report.split("## Generation")[1].split("##")[0]  # the retired "≥ 3× the lecture" goal
     assert "| 10,000 | 20,000 |" in report
     assert "| first torch.optim optimizer | 0.90 | 72 |" in report
-    assert "| this benchmark's own run time without gpt, reference and load (set-up excluded) | 200 s | ≤ 300 s | ✅ met |" in report
+    assert "| this benchmark's own run time without gpt, reference, ladder and load (set-up excluded) | 200 s | ≤ 300 s | ✅ met |" in report
     assert "kernels with OMP_NUM_THREADS=1" in report
     assert "200.0 s in the notebooks' cells and kernels, the rest (20.0 s) pytest's start-up and collection" in report
     assert "Missing notebooks (not measured): 05_backward." in report
@@ -452,3 +452,17 @@ def test_side_by_side_trains_both_recipes_and_fills_every_column(monkeypatch, sm
     assert result["equal_s"] == pytest.approx(min(ours["train_s"], theirs["train_s"]))  # the quicker one sets it
     assert ours["val_whole"] < math.log(65) and ours["curve"][0][0] == 0
     assert len(bench_gpt.figures(result)) == 3
+
+
+def test_the_three_recipes_at_equal_time_are_judged_against_the_chapter_7_goal():
+    from tools.bench import ladder
+
+    assert ladder.seconds_to([0, 10, 20, 30], [4.0, 2.0, 1.79, 1.7]) == 20
+    assert ladder.seconds_to([0, 10], [4.0, 2.0]) is None
+    row = {"params": 200_000, "ms_per_step": 36.0, "steps": 1650, "val": 1.80, "s_to_mark": 55.0}
+    result = {"seconds": 60.0, "recipes": {"modern (all rungs)": {**row, "val": 1.739}, "chapter 6 (CPU_RECIPE)": row,
+                                           "nanoGPT README CPU recipe": {**row, "s_to_mark": None}}}
+    cells = [f.cells() for f in ladder.figures(result)]
+    assert cells[0][1:3] == ["1.74", "≤ 1.72"] and cells[0][3].startswith("❌ missed by 0.019")
+    assert "not reached in 60 s" in cells[-1][-1]
+    assert "| modern (all rungs) | 200,000 | 36.0 | 1,650 | 1.7390 | 55 |" in "\n".join(ladder.render(result))

@@ -21,16 +21,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import browser, gpt, load, memory, reference, sampling, series, startup, training, widgets
+from . import browser, gpt, ladder, load, memory, reference, sampling, series, startup, training, widgets
 from .report import MIB, Figure, Goal, markdown_table
 from .series import ROOT
 
 # name: (module, needs the in-process Lesson). All run by default; `--only` picks some.
 PARTS = {"series": (series, False), "memory": (memory, False), "training": (training, True), "sampling": (sampling, True),
          "widgets": (widgets, True), "browser": (browser, False), "startup": (startup, False), "gpt": (gpt, True),
-         "reference": (reference, False), "load": (load, False)}
+         "reference": (reference, False), "ladder": (ladder, True), "load": (load, False)}
 DEFAULT_PARTS = list(PARTS)
-HEAVY_PARTS = ("gpt", "reference", "load")  # later issues' figures: three full GPT trainings, a class of 20 (minutes each)
+HEAVY_PARTS = ("gpt", "reference", "ladder", "load")  # GPT trainings (minutes each) and a class of 20
 BENCH_GOAL_S = 300  # for the other parts
 
 
