@@ -45,6 +45,15 @@ c.Spawner.environment = {"OMP_NUM_THREADS": "1"}  # tiny models: one BLAS thread
 # --- Open JupyterLab / 打开 JupyterLab -------------------------------------------------------------
 c.Spawner.default_url = "/lab"
 
+# --- Widgets in saved notebooks / 保存的笔记本里的小部件 --------------------------------------------
+# JupyterLab writes widget state into a notebook on save only with the widget manager's saveState setting
+# (off by default: a saved chapter reopens with "Error displaying widget: model not found"). It is a file
+# in the environment the servers run from, not a hub option: `make setup` / `make classroom` write it into
+# .venv/share/jupyter/lab/settings/overrides.json, tljh-config.sh writes it for TLJH; anywhere else put
+#     {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}
+# into <that environment>/share/jupyter/lab/settings/overrides.d/nanogpt-faq.json.
+# 这个设置是服务器所用环境里的一个文件，不是 hub 的选项；make setup 和 tljh-config.sh 会写好它。
+
 # --- Idle servers and kernels / 空闲的服务器和内核 --------------------------------------------------
 # Culling frees the memory of learners who left. What it does to their work:
 #   - the notebook *file* stays (JupyterLab autosaves every 2 minutes; Ctrl+S saves now);
@@ -61,7 +70,7 @@ c.Spawner.args = [
     "--MappingKernelManager.cull_connected=False",  # a kernel with a tab open is kept (True: culled too)
 ]
 # (2) Whole servers idle for 1 hour are stopped by the hub's idle culler service
-#     (in requirements.lock and pip install ".[classroom]"; TLJH installs and enables it).
+#     (in requirements-classroom.lock and pip install ".[classroom]"; TLJH installs and enables it).
 c.JupyterHub.load_roles = [
     {
         "name": "jupyterhub-idle-culler-role",

@@ -33,11 +33,21 @@ c.Spawner.args.extend(["--MappingKernelManager.cull_idle_timeout=1800", "--Mappi
 c.Spawner.environment.update({"OMP_NUM_THREADS": "1"})
 EOF
 
+# Widgets keep their state in a saved notebook (JupyterLab's widget manager leaves it out by default: a saved
+# chapter would reopen with "Error displaying widget: model not found"). `make setup` writes the same setting.
+# 保存笔记本时把小部件的状态一起存进去（默认不存，再打开时会显示 “model not found”）；`make setup` 写的是同一个设置。
+mkdir -p /opt/tljh/user/share/jupyter/lab/settings/overrides.d
+cat > /opt/tljh/user/share/jupyter/lab/settings/overrides.d/nanogpt-faq.json <<'EOF'
+{"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}
+EOF
+
 tljh-config reload
 
-# The learners' environment: the locked dependencies (CPU torch), this package and nbgitpuller, in
-# TLJH's user environment. Run from a clone of this repository:
-# 学生环境：锁定的依赖（CPU 版 torch）、本项目和 nbgitpuller。在本仓库的克隆里运行：
-#     sudo -E /opt/tljh/user/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock
+# The learners' environment: the locked dependencies (CPU torch), the hub's side (nbgitpuller, nbgrader,
+# jupyterhub) and this package, in TLJH's user environment. Run from a clone of this repository:
+# 学生环境：锁定的依赖（CPU 版 torch）、hub 这一边的包（nbgitpuller、nbgrader、jupyterhub）和本项目。在本仓库的克隆里运行：
+#     sudo -E /opt/tljh/user/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu \
+#         -r requirements.lock -r requirements-classroom.lock
 #     sudo -E /opt/tljh/user/bin/pip install --no-deps .
-# requirements.lock already pins nbgitpuller. / requirements.lock 里已有 nbgitpuller。
+# nbgitpuller is in requirements-classroom.lock, not in a learner's requirements.lock.
+# nbgitpuller 在 requirements-classroom.lock 里，不在学习者自己电脑用的 requirements.lock 里。

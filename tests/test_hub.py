@@ -1,6 +1,6 @@
 """A class on one JupyterHub, end to end on 127.0.0.1: log in, click the nbgitpuller link, run, merge.
 
-JupyterHub (the venv's, pinned in requirements.lock) and configurable-http-proxy (node_modules/, from
+JupyterHub (the venv's, pinned in requirements-classroom.lock) and configurable-http-proxy (node_modules/, from
 package-lock.json) start in a temp folder with ``classroom/jupyterhub_config.py`` loaded as a teacher
 would use it, minus what a laptop cannot run: SimpleLocalProcessSpawner (one process per learner, the
 same OS user, a home of its own under the temp folder) stands in for SystemdSpawner; the class's idle
