@@ -32,6 +32,7 @@ def test_start_page_says_how_to_run_and_what_raw_widget_text_means():
     text = start_text()
     assert "Run All Cells" in text and "运行全部单元格" in text
     assert "children=(" in text and "还没有运行" in text
+    assert "上次保存时的样子" in text and "不会有反应" in text  # a saved widget is a picture until the chapter runs
     assert "python -m nanogpt_lite doctor" in text
 
 
