@@ -18,7 +18,7 @@ def shown(chapter) -> list[str]:
 
 
 def box(chapter, rung: str):
-    return chapter.widget(WIDGET).locator(f".widget-checkbox:has(label:text-is('{rung}')) input")
+    return chapter.widget(WIDGET).locator(f".widget-checkbox:has(span:text-is('{rung}')) input[type=checkbox]")
 
 
 def test_ticking_rungs_adds_and_removes_their_curves(chapter):
