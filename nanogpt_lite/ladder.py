@@ -38,6 +38,7 @@ SECONDS = 60.0  # the issue's equal time: a minute of one CPU thread per rung
 SEED = 1337
 CALIBRATION_STEPS = 20  # timed after 3 warm-up steps, on a copy that is then thrown away
 ESTIMATES = 12  # val estimates along each curve
+NOISE_SEEDS = (1338, 1339)  # the baseline again from other seeds: how far a rung moves by chance
 
 
 @dataclasses.dataclass
@@ -124,14 +125,16 @@ def shakespeare() -> tuple[torch.Tensor, torch.Tensor, CharTokenizer]:
     return train, val, tok
 
 
-def save_results(path: Path, results: list[RungResult], seconds: float) -> Path:
-    """Write the ladder as JSON, whole or not at all, with the machine it ran on."""
+def save_results(path: Path, results: list[RungResult], seconds: float, noise: dict[int, float] | None = None) -> Path:
+    """Write the ladder as JSON, whole or not at all, with the machine it ran on; ``noise``: the baseline's
+    whole-split val from other seeds (seed -> val)."""
     cpu = platform.processor() or platform.machine()
     if Path("/proc/cpuinfo").is_file():
         lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
         cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
     payload = {"seconds": seconds, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
                "cpu": cpu, "date": dt.date.today().isoformat(), "recipe": CPU_RECIPE,
+               "noise": {str(seed): val for seed, val in (noise or {}).items()},
                "rungs": [dataclasses.asdict(r) for r in results]}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -160,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=LADDER_FILE)
     parser.add_argument("--seconds", type=float, default=SECONDS, help="CPU seconds of training per rung")
     parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=RUNGS)
+    parser.add_argument("--noise-seeds", nargs="*", type=int, default=list(NOISE_SEEDS),
+                        help="train the baseline again from these seeds (none: skip)")
     args = parser.parse_args(argv)
     train, val, tok = shakespeare()
     results = []
@@ -168,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         print(f"{rung:12} {result.params:8,} params  {result.ms_per_step:6.1f} ms/step  {result.steps:5} steps  "
               f"val {result.val:.4f}", flush=True)
-    save_results(args.out, results, args.seconds)
+    noise = {}
+    for seed in args.noise_seeds:
+        result, _ = train_rung(BASELINE, train, val, seconds=args.seconds, vocab_size=tok.vocab_size, seed=seed)
+        noise[seed] = result.val
+        print(f"{BASELINE} seed {seed}: val {result.val:.4f}", flush=True)
+    save_results(args.out, results, args.seconds, noise)
     return 0
 
 

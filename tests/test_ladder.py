@@ -57,8 +57,9 @@ def test_a_rung_trains_for_about_the_time_it_was_given(small_data, small_tok, ru
 def test_results_round_trip_through_the_json_file(tmp_path):
     rows = [RungResult("nanoGPT", 10, 2.5, 4, 0.01, [0.0, 0.01], [4.1, 3.9], 3.8),
             RungResult("all", 12, 3.0, 3, 0.009, [0.0, 0.009], [4.1, 3.7], 3.6)]
-    path = save_results(tmp_path / "ladder.json", rows, seconds=0.01)
+    path = save_results(tmp_path / "ladder.json", rows, seconds=0.01, noise={1338: 3.9})
     meta, rungs = load_results(path)
+    assert meta["noise"] == {"1338": 3.9}
     assert list(rungs) == ["nanoGPT", "all"] and rungs["all"] == rows[1]
     assert meta["seconds"] == 0.01 and meta["threads"] >= 1 and meta["recipe"] == CPU_RECIPE
     assert [p.name for p in tmp_path.iterdir()] == ["ladder.json"]
