@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gpt import GPTConfig, LayerNorm
+from .gpt import GPT, GPTConfig, LayerNorm
 from .sampling import _check_ids, _check_options, _draw, _vocab_size
 
 ROTARY_BASE = 100_000  # nanochat: _precompute_rotary_embeddings(..., base=100000); RoFormer and GPT-NeoX use 10000
@@ -350,7 +350,7 @@ class ModernGPT(nn.Module):
             cos, sin = rotary_tables(self.rotary_seq_len, config.n_embd // config.n_head)
             self.register_buffer("cos", cos, persistent=False)
             self.register_buffer("sin", sin, persistent=False)
-        self.apply(self._init_weights)
+        self.apply(GPT._init_weights)  # nanoGPT's: normal(0, 0.02) for Linear and Embedding, zero biases
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):  # GPT-2's scaled init, as nanoGPT
                 torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
@@ -377,15 +377,6 @@ class ModernGPT(nn.Module):
         if non_embedding and "wpe" in self.transformer:
             n -= self.transformer.wpe.weight.numel()
         return n
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                torch.nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
     def _check_length(self, start: int, T: int, cached: bool) -> None:
         if not cached and T > self.config.block_size:
