@@ -38,7 +38,11 @@ def test_the_shipped_file_has_the_shape_of_what_the_command_writes(short_build):
     built = torch.load(short_build, weights_only=True)
     shipped = torch.load(REFERENCE_FILE, weights_only=True)
     assert list(shipped) == list(CHECKPOINT_KEYS)
-    assert shape_of(built) == shape_of(shipped)
+    for key in ("model", "model_args", "iter_num", "best_val_loss", "config"):
+        assert shape_of(built[key]) == shape_of(shipped[key]), key
+    # the optimizer: the same tensors per parameter; param_groups' option keys may differ between torch versions
+    assert shape_of(built["optimizer"]["state"]) == shape_of(shipped["optimizer"]["state"])
+    assert [g["params"] for g in built["optimizer"]["param_groups"]] == [g["params"] for g in shipped["optimizer"]["param_groups"]]
     assert built["model_args"] == shipped["model_args"]
     assert REFERENCE_FILE.stat().st_size <= MAX_BYTES
 
