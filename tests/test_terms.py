@@ -26,10 +26,14 @@ REJECTED = {
     "本讲义": "本系列",
     "单字": "一元频率 (单字 also means a single hanzi)",
     "权重共享": "权重绑定 (weight tying, as chapter 3 names it)",
+    "共享权重": "权重绑定 (weight tying, as chapter 3 names it)",
+    "批量": "批次（batch）, then 批次",
 }
 CODE = re.compile(r"```.*?```|`[^`\n]*`|<[^>]+>|\]\([^)]*\)", re.S)
 # "bigram" in prose only right after its Chinese name: 二元模型（bigram）
 BARE_BIGRAM = re.compile(r"(?<!二元模型（)\bbigrams?\b(?!）)", re.I)
+# likewise "batch" and "micro-batch": 批次（batch） and 微批次（micro-batch）, then the Chinese word
+BARE_BATCH = re.compile(r"(?<!批次（)(?<!微批次（)(?<![-_\w])(micro-)?batch(es)?\b(?![-_）])", re.I)
 
 
 def prose(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
@@ -47,6 +51,8 @@ def prose(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
 def rejected_terms(text: str) -> list[str]:
     found = [f"{bad} -> {good}" for bad, good in REJECTED.items() if bad in text]
     found += [f"bare '{m.group(0)}' -> 二元模型（bigram） once, then 二元模型" for m in BARE_BIGRAM.finditer(text)]
+    found += [f"bare '{m.group(0)}' -> 批次（batch） / 微批次（micro-batch） once, then the Chinese word"
+              for m in BARE_BATCH.finditer(text)]
     return found
 
 
@@ -69,6 +75,10 @@ def test_exercise_feedback_uses_the_fixed_terms(path: Path) -> None:
     ("这个 bigram 只看一个字符", 1),
     ("`BigramLanguageModel` 和 `bigram.py`", 0),
     ("参数登记在 _parameters 里；本讲义", 2),
+    ("每个批次（batch）有 32 行；微批次（micro-batch）再分", 0),
+    ("一个 batch 分成 4 个 micro-batch", 2),
+    ("一个 micro-batch 和共享权重", 2),
+    ("`get_batch` 和 batch_size、Batches", 1),
 ])
 def test_rejected_terms_are_found_outside_code(text: str, count: int) -> None:
     assert len(rejected_terms(CODE.sub(" ", text))) == count
