@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -30,6 +30,12 @@ Pair = tuple[str, str]
 def chunks(text: str) -> list[str]:
     """Cut ``text`` into the pieces BPE works inside; ``"".join(chunks(text)) == text``."""
     return CHUNK_PATTERN.findall(text)
+
+
+def byte_chunks(byte_text: str) -> list[str]:
+    """:func:`chunks` for byte-level BPE: cut the *text* the bytes spell, then give each chunk as bytes
+    (as GPT-2 and nanochat do), so a chunk never splits a character's UTF-8 bytes."""
+    return [as_bytes(chunk) for chunk in chunks(from_bytes(byte_text))]
 
 
 def as_bytes(text: str) -> str:
@@ -65,7 +71,7 @@ def _pairs(symbols: list[str]) -> list[Pair]:
     return list(zip(symbols, symbols[1:]))
 
 
-def learn_merges(text: str, num_merges: int) -> list[Pair]:
+def learn_merges(text: str, num_merges: int, chunker: Callable[[str], list[str]] = chunks) -> list[Pair]:
     """The ``num_merges`` most useful merges for ``text``, most frequent first.
 
     Each step merges the most frequent adjacent pair (ties go to the alphabetically larger pair,
@@ -78,7 +84,7 @@ def learn_merges(text: str, num_merges: int) -> list[Pair]:
             f"合并次数 num_merges 必须是 ≥ 0 的整数，收到 {num_merges!r}。 / "
             f"num_merges must be a whole number >= 0, got {num_merges!r}."
         )
-    chunk_counts = Counter(chunks(text))
+    chunk_counts = Counter(chunker(text))
     words = [list(chunk) for chunk in chunk_counts]  # each distinct chunk as a list of symbols
     freqs = list(chunk_counts.values())
     pair_counts: Counter[Pair] = Counter()
@@ -110,6 +116,7 @@ class BPETokenizer:
 
     alphabet: list[str]
     merges: list[Pair]
+    byte_level: bool = False  # text is given as bytes (as_bytes) and chunked by byte_chunks
     tokens: list[str] = field(init=False, repr=False)  # id -> token text
     stoi: dict[str, int] = field(init=False, repr=False)  # token text -> id
     ranks: dict[Pair, int] = field(init=False, repr=False)  # pair -> when it was learnt
@@ -145,7 +152,7 @@ class BPETokenizer:
         """Byte-level BPE (GPT-2's and nanochat's kind): the alphabet is all 256 byte values, the merges are learnt
         over ``as_bytes(text)``. Any text then encodes (``encode(as_bytes(text))``): a character outside the
         training text is just its UTF-8 bytes, one token each until a merge joins them."""
-        return cls([chr(b) for b in range(256)], learn_merges(as_bytes(text), num_merges))
+        return cls([chr(b) for b in range(256)], learn_merges(as_bytes(text), num_merges, byte_chunks), byte_level=True)
 
     @property
     def vocab_size(self) -> int:
@@ -175,7 +182,8 @@ class BPETokenizer:
 
     def pieces(self, text: str) -> list[tuple[str, int | None]]:
         """Every token of ``text`` as (token text, id); a character outside the alphabet is (ch, None)."""
-        return [piece for chunk in chunks(text) for piece in self._chunk_pieces(chunk)]
+        chunker = byte_chunks if self.byte_level else chunks
+        return [piece for chunk in chunker(text) for piece in self._chunk_pieces(chunk)]
 
     def tokenize(self, text: str) -> list[str]:
         """``text`` as a list of token strings."""

@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import lzma
 
@@ -33,7 +34,7 @@ def test_damaged_packaged_bytes_are_refused_with_the_fix():
 
 
 def test_missing_packaged_file_is_named(monkeypatch):
-    monkeypatch.setattr(D, "PACKAGED_FILE", "nowhere.txt.xz")
+    monkeypatch.setitem(D.CORPORA, "shakespeare", dataclasses.replace(D.SHAKESPEARE, file="nowhere.txt.xz"))
     D._packaged_text.cache_clear()
     try:
         with pytest.raises(nl.DataError, match="nowhere.txt.xz"):

@@ -1,4 +1,5 @@
-"""A wheel built from the repository carries tiny Shakespeare: it loads with no repo, no network, empty HOME."""
+"""A wheel built from the repository carries its texts (tiny Shakespeare, 《全唐诗》): they load with no repo, no
+network and an empty HOME, and the wheel stays under 10 MB (issue 30)."""
 import subprocess
 import sys
 import sysconfig
@@ -25,8 +26,10 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contains_the_compressed_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    assert "nanogpt_lite/data/tinyshakespeare.txt.xz" in names
+    for shipped in ["tinyshakespeare.txt.xz", "tang_poems.txt.xz", "tang_poems.LICENSE", "shakespeare_char_ckpt.pt"]:
+        assert f"nanogpt_lite/data/{shipped}" in names
     assert not [n for n in names if n.endswith("input.txt")]
+    assert wheel.stat().st_size < 10_000_000, f"{wheel.stat().st_size:,} bytes"
 
 
 def test_installed_wheel_loads_tiny_shakespeare_in_an_empty_home(wheel, tmp_path):
@@ -46,11 +49,14 @@ def test_installed_wheel_loads_tiny_shakespeare_in_an_empty_home(wheel, tmp_path
         "text = nl.load_text()\n"
         "print(nl.__file__)\n"
         "print(hashlib.sha256(text.encode()).hexdigest() == D.SHA256, len(text))\n"
+        "tang = nl.load_text('tang').encode()\n"
+        "print(hashlib.sha256(tang).hexdigest() == D.TANG.sha256, len(tang))\n"
     )
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=work, env=env)
     assert result.returncode == 0, result.stderr
-    where, verdict = result.stdout.splitlines()
+    where, verdict, tang = result.stdout.splitlines()
     assert where.startswith(str(env_dir)), where
     assert verdict == "True 1115394"
+    assert tang == "True 12663009"
     assert list(home.iterdir()) == []  # nothing written to HOME: no cache, no download

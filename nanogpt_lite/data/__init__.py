@@ -1,23 +1,40 @@
-"""Tiny Shakespeare, shipped inside the package (xz-compressed); split and batch as nanoGPT does.
+"""The series' texts, shipped inside the package (xz-compressed); split and batch as nanoGPT does.
 
-``load_text()`` needs no network, no environment variable and no set-up step: the text is
+``load_text()`` needs no network, no environment variable and no set-up step: tiny Shakespeare is
 decompressed from the package and checked against its sha256 on every first load.
-``load_text(path)`` reads a learner's own UTF-8 text file instead.
+``load_text("tang")`` is 《全唐诗》 (57,607 Tang poems, traditional script; rebuilt by
+``python -m tools.tang_poems``), checked the same way. ``load_text(path)`` reads a learner's own UTF-8 file.
 """
 from __future__ import annotations
 
 import hashlib
 import lzma
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import torch
 
-SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
-SIZE_BYTES = 1_115_394
-PACKAGED_FILE = "tinyshakespeare.txt.xz"
+
+@dataclass(frozen=True)
+class Corpus:
+    """One text shipped in the package: its xz file and the sha256 and size of the UTF-8 text inside."""
+
+    name: str
+    file: str
+    sha256: str
+    size_bytes: int
+    title: str
+
+
+SHAKESPEARE = Corpus("shakespeare", "tinyshakespeare.txt.xz",
+                     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1_115_394, "tiny Shakespeare")
+TANG = Corpus("tang", "tang_poems.txt.xz", "8b6c08522552eb1e18f8d65605601572159b7312865995b56fe79a467d327907", 12_663_009, "《全唐诗》 Tang poems")
+CORPORA = {corpus.name: corpus for corpus in (SHAKESPEARE, TANG)}
+# tiny Shakespeare's figures under their first names (the doctor and the wheel test read them)
+SHA256, SIZE_BYTES, PACKAGED_FILE = SHAKESPEARE.sha256, SHAKESPEARE.size_bytes, SHAKESPEARE.file
 
 
 class DataError(RuntimeError):
@@ -31,35 +48,35 @@ def _reinstall_hint() -> str:
     )
 
 
-def decode_packaged(compressed: bytes) -> str:
-    """Decompress the packaged bytes and return the text, refusing anything but tiny Shakespeare."""
+def decode_packaged(compressed: bytes, corpus: Corpus = SHAKESPEARE) -> str:
+    """Decompress the packaged bytes and return the text, refusing anything whose sha256 is not ``corpus``'s."""
     try:
         raw = lzma.decompress(compressed)
     except lzma.LZMAError as exc:
         raise DataError(
-            f"包内的数据文件已损坏，无法解压 / the packaged data file is corrupt and cannot be "
-            f"decompressed ({exc}). {_reinstall_hint()}"
+            f"包内的数据文件 {corpus.file} 已损坏，无法解压 / the packaged data file {corpus.file} is corrupt "
+            f"and cannot be decompressed ({exc}). {_reinstall_hint()}"
         ) from exc
     got = hashlib.sha256(raw).hexdigest()
-    if got != SHA256:
+    if got != corpus.sha256:
         raise DataError(
-            f"包内的数据校验失败 / the packaged data failed its checksum: sha256 {got} "
-            f"({len(raw):,} 字节 / bytes), 应为 / expected {SHA256} ({SIZE_BYTES:,}). {_reinstall_hint()}"
+            f"包内的数据 {corpus.file} 校验失败 / the packaged data {corpus.file} failed its checksum: sha256 {got} "
+            f"({len(raw):,} 字节 / bytes), 应为 / expected {corpus.sha256} ({corpus.size_bytes:,}). {_reinstall_hint()}"
         )
     return raw.decode("utf-8")
 
 
-@lru_cache(maxsize=1)
-def _packaged_text() -> str:
-    source = resources.files(__package__).joinpath(PACKAGED_FILE)
+@lru_cache(maxsize=None)
+def _packaged_text(name: str = "shakespeare") -> str:
+    corpus = CORPORA[name]
+    source = resources.files(__package__).joinpath(corpus.file)
     try:
         compressed = source.read_bytes()
     except FileNotFoundError as exc:
         raise DataError(
-            f"包里缺少数据文件 {PACKAGED_FILE} / the package lacks its data file {PACKAGED_FILE}. "
-            + _reinstall_hint()
+            f"包里缺少数据文件 {corpus.file} / the package lacks its data file {corpus.file}. " + _reinstall_hint()
         ) from exc
-    return decode_packaged(compressed)
+    return decode_packaged(compressed, corpus)
 
 
 def _read_own_file(path: str | os.PathLike) -> str:
@@ -81,18 +98,30 @@ def _read_own_file(path: str | os.PathLike) -> str:
     return text
 
 
-def load_text(path: str | os.PathLike | None = None) -> str:
-    """Tiny Shakespeare as one string (from inside the package), or the UTF-8 text file at ``path``."""
-    if path is None:
+def _names() -> str:
+    return ", ".join(repr(name) for name in CORPORA)
+
+
+def load_text(source: str | os.PathLike | None = None) -> str:
+    """Tiny Shakespeare as one string; a shipped corpus by name (``"tang"``); or the UTF-8 text file at ``source``."""
+    if source is None:
         return _packaged_text()
-    if not isinstance(path, (str, os.PathLike)):
+    if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
-            f"load_text 的参数必须是文件路径（字符串或 pathlib.Path），收到 {path!r}（{type(path).__name__}）。"
-            "不传参数就是包里的 tiny Shakespeare：nl.load_text()。 / "
-            f"load_text takes a file path (a str or os.PathLike such as pathlib.Path), got {path!r} "
-            f"({type(path).__name__}); call nl.load_text() with no argument for tiny Shakespeare."
+            f"load_text 的参数必须是语料名（{_names()}）或文件路径（字符串或 pathlib.Path），收到 {source!r}"
+            f"（{type(source).__name__}）。不传参数就是包里的 tiny Shakespeare：nl.load_text()。 / "
+            f"load_text takes a corpus name ({_names()}) or a file path (a str or os.PathLike such as pathlib.Path), "
+            f"got {source!r} ({type(source).__name__}); call nl.load_text() with no argument for tiny Shakespeare."
         )
-    return _read_own_file(path)
+    if isinstance(source, str) and source in CORPORA:
+        return _packaged_text(source)
+    looks_like_a_name = isinstance(source, str) and not any(c in source for c in "/\\.")
+    if looks_like_a_name and not Path(source).exists():
+        raise DataError(
+            f"没有叫 {source!r} 的语料，也没有这个文件。包里的语料有：{_names()}。 / "
+            f"there is no corpus named {source!r} and no such file; the package ships {_names()}."
+        )
+    return _read_own_file(source)
 
 
 def split(data: torch.Tensor, train_fraction: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
