@@ -21,6 +21,11 @@ def test_the_reference_answers_are_what_python_does():
     e = enumerate("abc")
     next(e)
     assert ch02.q2.reference() == list(e)
+    evals = 0
+    for step, _ in enumerate(range(1000), start=1):  # the loop the notebook runs right after exercise 3
+        if step % 300 == 0:
+            evals += 1
+    assert ch02.q3.reference() == evals == 3
 
 
 @pytest.mark.parametrize(
@@ -55,19 +60,32 @@ def test_q2_wrong_answers_get_advice(answer, advice):
     assert kind == "incorrect" and advice in text
 
 
+def test_eval_count_follows_start():
+    assert ch02.eval_count(1000, 300, 0) == 4  # 0, 300, 600, 900: nanoGPT's iter_num counts from 0
+    assert ch02.eval_count(1000, 300, 1) == 3
+    assert ch02.eval_count(1200, 300, 1) == 4 and ch02.eval_count(5001, 250, 0) == 21
+
+
+@pytest.mark.parametrize("answer", [3, 3.0])
+def test_q3_accepts_the_count_as_int_or_float(answer):
+    assert ch02.q3.check(answer).correct
+
+
 @pytest.mark.parametrize(
-    "function, advice",
+    "answer, advice",
     [
-        (lambda text, ch: text.index(ch), "只找到了第一个"),
-        (lambda text, ch: [i for i, c in enumerate(text, start=1) if c == ch], "位置多了 1"),
-        (lambda text, ch: [c for c in text if c == ch], "要的是编号 i"),
-        (lambda text, ch: [2, 3], "positions('banana', 'a') 应是 [1, 3, 5]"),
-        (lambda text, ch: [text.find(ch)], "应是 [2, 3]，你的函数给出 [2]"),
-        ([2, 3], "把函数本身传进来"),
+        (4, "多出来的是第 0 步"),
+        (1000, "不是每一步都评估"),
+        (1000 / 300, "向下取整"),
+        (0, "evals 不会是 0"),
+        (2, "你给的是 2"),
+        ("3", "你给的是 '3'"),
+        (True, "你给的是 True"),
+        ([300, 600, 900], "答案是一个整数"),
     ],
 )
-def test_q3_wrong_functions_get_advice(function, advice):
-    kind, text = feedback_of(ch02.q3, function)
+def test_q3_wrong_predictions_get_advice(answer, advice):
+    kind, text = feedback_of(ch02.q3, answer)
     assert kind == "incorrect" and advice in text
 
 
@@ -97,18 +115,14 @@ def test_q4_wrong_functions_get_advice(function, advice):
 
 
 def test_a_function_still_returning_the_placeholder_is_not_attempted():
-    def positions(text, ch):
-        return ____
-
     def first_positions(text):
         return ____
 
-    assert ch02.q3.check(positions).kind == "not attempted"
     assert ch02.q4.check(first_positions).kind == "not attempted"
 
 
 def test_a_crashing_function_is_reported_not_raised():
-    kind, text = feedback_of(ch02.q3, lambda text, ch: text[99])
+    kind, text = feedback_of(ch02.q4, lambda text: text[99])
     assert kind == "incorrect" and "IndexError" in text
 
 

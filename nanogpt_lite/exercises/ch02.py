@@ -1,6 +1,7 @@
 """Chapter 2 exercises: enumerate(). ``from nanogpt_lite.exercises import ch02``; ``ch02.q1.check(answer)``."""
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -33,17 +34,26 @@ def _check_rest_after_next(answer: Any) -> None:
     expect(answer == [(1, "b"), (2, "c")], f"还不对：你给的是 {answer!r}。")
 
 
-def _check_positions(positions: Callable[[str, str], Any]) -> None:
-    expect_callable(positions, "positions")
-    got = positions("hello", "l")
-    expect(got != 2, "只找到了第一个：'hello' 里有两个 'l'，要把每个位置都收进列表。")
-    expect(got != [3, 4], "位置多了 1：enumerate 默认从 0 数起，不要写 start=1。")
-    expect(got != ["l", "l"], "收集的是字符本身：要的是编号 i，不是 ch。")
-    expect(got == [2, 3], f"positions('hello', 'l') 应是 [2, 3]，你的函数给出 {got!r}。")
-    for text, ch in [("banana", "a"), ("", "x"), ("abc", "z"), ("\n\nx\n", "\n")]:
-        want = [i for i in range(len(text)) if text[i] == ch]
-        got = positions(text, ch)
-        expect(got == want, f"positions({text!r}, {ch!r}) 应是 {want}，你的函数给出 {got!r}。")
+EVAL_BATCHES, EVAL_INTERVAL, EVAL_START = 1000, 300, 1  # exercise 3: the loop the chapter runs after it
+
+
+def eval_count(n_batches: int, eval_interval: int, start: int) -> int:
+    """How often ``if step % eval_interval == 0`` fires in ``for step, b in enumerate(batches, start=start)``."""
+    return sum(1 for step, _ in enumerate(range(n_batches), start=start) if step % eval_interval == 0)
+
+
+def _check_eval_count(answer: Any) -> None:
+    expect(isinstance(answer, numbers.Real) and not isinstance(answer, bool),
+           f"答案是一个整数（评估了几次），你给的是 {answer!r}。")
+    expect(answer != eval_count(EVAL_BATCHES, EVAL_INTERVAL, 0),
+           "多数了一次，多出来的是第 0 步：start=1 让 step 从 1 数起，0 根本不会出现。"
+           "1 到 1000 里能被 300 整除的只有 300、600、900。（从 0 数起才是 4 次，nanoGPT 的 iter_num 就是这样。）")
+    expect(answer != EVAL_BATCHES, "不是每一步都评估：只有 step % 300 == 0 的那几步才让 evals 加 1。")
+    expect(float(answer).is_integer(),
+           "次数是整数：1000 / 300 ≈ 3.33，最后那段不满 300 步的尾巴不会触发评估，所以向下取整。")
+    expect(answer != 0, "step 会一直数到 1000，途中好几次是 300 的倍数，evals 不会是 0。")
+    expect(answer == eval_count(EVAL_BATCHES, EVAL_INTERVAL, EVAL_START),
+           f"还不对：你给的是 {answer!r}。把 step 的取值写出来（1, 2, …, 1000），数一数其中有几个是 300 的倍数。")
 
 
 FIRST_CASES = ["banana", "", "aaa", "a\nb\na", "To be, or not to be"]  # the checker's other texts
@@ -75,10 +85,6 @@ def _check_first_positions(first_positions: Callable[[str], Any]) -> None:
         expect(got == want, f"first_positions({text!r}) 应是 {want!r}，你的函数给出 {got!r}。")
 
 
-def _positions(text: str, ch: str) -> list[int]:
-    return [i for i, c in enumerate(text) if c == ch]
-
-
 q1 = Problem(
     prompt=f"list(enumerate({START_TEXT!r}, start={START})) 是什么？",
     checker=_check_start,
@@ -98,13 +104,12 @@ q2 = Problem(
 )
 
 q3 = Problem(
-    prompt="用 enumerate 写 positions(text, ch)：返回 ch 在 text 中出现的所有位置（列表）。",
-    checker=_check_positions,
-    hint_text="for i, c in enumerate(text): 当 c == ch 时把 i 收进列表；或写成列表推导式。",
-    solution_text="def positions(text, ch):\n    return [i for i, c in enumerate(text) if c == ch]",
-    reference=lambda: _positions,
-    praise="和 FAQ 的例子一样：'hello' 里的 'l' 在 2 和 3。",
-    untouched=returns_blank("hello", "l"),
+    prompt="for step, (xb, yb) in enumerate(batches, start=1) 取 1000 个批次，每逢 step % 300 == 0 评估一次：一共评估几次？",
+    checker=_check_eval_count,
+    hint_text="start=1 时 step 依次是 1, 2, …, 1000。哪几个能被 300 整除？step 会不会是 0？",
+    solution_text="3  # step 取 1…1000，能被 300 整除的是 300、600、900；start=1 时没有第 0 步",
+    reference=lambda: eval_count(EVAL_BATCHES, EVAL_INTERVAL, EVAL_START),
+    praise="step 从 1 数起，没有第 0 步，只在 300、600、900 各评估一次。nanoGPT 的 iter_num 从 0 数起，所以它在训练开始前就先评估一次。",
 )
 
 q4 = Problem(
