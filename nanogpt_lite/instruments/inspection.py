@@ -247,7 +247,7 @@ def measure_attributes(
 
 def matrix_table(reports: Iterable[AttributeReport], target: str = "float64") -> Table:
     """The measured matrix, one row per attribute."""
-    headers = ("属性", "挂法", "得到 .grad", "被 AdamW 改变", "在 parameters()", "在 state_dict()", f".to({target}) 转换")
+    headers = ("属性", "写法", "得到 .grad", "被 AdamW 改变", "在 parameters()", "在 state_dict()", f".to({target}) 转换")
     rows = tuple(
         (r.name, r.attached_as, r.has_grad, r.changed, r.in_parameters, r.in_state_dict, r.moved) for r in reports
     )
@@ -307,7 +307,7 @@ class AttachDemo(nn.Module):
     def __init__(self, kind: str) -> None:
         super().__init__()
         if kind not in ATTACH_CODE:
-            raise ValueError(f"没有 {kind!r} 这种挂法，可选的是 {list(ATTACH_KINDS)}。 / "
+            raise ValueError(f"没有 {kind!r} 这种写法，可选的是 {list(ATTACH_KINDS)}。 / "
                              f"unknown attach kind {kind!r}; choose one of {list(ATTACH_KINDS)}")
         self.base = nn.Linear(4, 4)
         exec(ATTACH_CODE[kind], {"torch": torch, "nn": nn}, {"self": self})  # run the line shown to the learner
@@ -332,7 +332,7 @@ def measure_attach(kind: str, *, seed: int = 0) -> AttributeReport:
 
 def attach_table(kinds: Iterable[str] = ATTACH_KINDS) -> Table:
     """The measured matrix for several ways of attaching ``extra``: one row per kind."""
-    headers = ("挂法", "代码", "得到 .grad", "被 AdamW 改变", "在 parameters()", "在 state_dict()", ".to(float64) 转换")
+    headers = ("写法", "代码", "得到 .grad", "被 AdamW 改变", "在 parameters()", "在 state_dict()", ".to(float64) 转换")
     rows = []
     for kind in kinds:
         r = measure_attach(kind)

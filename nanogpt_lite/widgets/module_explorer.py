@@ -88,7 +88,7 @@ def attach_figure(kinds: Sequence[str] = ATTACH_KINDS) -> Figure:
     ax.set_yticks(range(len(table.rows)), [cells[1] for cells in table.rows], family="monospace", fontsize=9)
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
-    ax.set_title(figure_label("extra 的七种挂法：一步 AdamW、state_dict()、.to() 实测碰到了谁",
+    ax.set_title(figure_label("extra 的七种写法：一步 AdamW、state_dict()、.to() 实测碰到了谁",
                        "Seven ways to attach extra: what one AdamW step, state_dict() and .to() reach (measured)"),
                  fontsize=11, pad=12)
     return fig
@@ -138,7 +138,7 @@ class ModuleExplorer(widgets.VBox):
         options = [(label, key) for key, (label, _) in EXAMPLE_MODELS.items()]
         self.model = widgets.Dropdown(options=options, value=model, description="模型")
         self.model_html = widgets.HTML()
-        self.attach = widgets.ToggleButtons(options=ATTACH_KINDS, value=attach, description="extra 挂法",
+        self.attach = widgets.ToggleButtons(options=ATTACH_KINDS, value=attach, description="extra 写法",
                                             style={"button_width": "auto"}, layout=widgets.Layout(flex_flow="row wrap"))
         self.attach_html = widgets.HTML()
         self.out = widgets.Output()  # shows an error raised inside a callback
