@@ -120,49 +120,33 @@ def test_top_k_entropy_is_the_limit_of_the_measured_curve():
     assert ch04.q4.check(2.303).correct and ch04.q4.check(round(math.log(10), 3)).correct
 
 
-def seeded(probs, n, seed):
-    g = torch.Generator().manual_seed(seed)
-    return torch.multinomial(probs, n, replacement=True, generator=g)
-
-
-def one_at_a_time(probs, n, seed):
-    g = torch.Generator().manual_seed(seed)
-    return torch.cat([torch.multinomial(probs, 1, generator=g) for _ in range(n)])
-
-
-def global_seed(probs, n, seed):
-    torch.manual_seed(seed)
-    return torch.multinomial(probs, n, replacement=True)
-
-
-@pytest.mark.parametrize("attempt", [seeded, one_at_a_time, global_seed])
-def test_sampling_accepts_any_seeded_multinomial(attempt):
-    assert ch04.q5.check(attempt).correct
-
-
-def test_seeded_sampling_reproduces_text_and_its_frequencies_approach_the_probabilities():
-    """What q5 teaches, measured independently of its checker."""
-    probs = ch04.PROBS
-    assert torch.equal(seeded(probs, 1000, 3), seeded(probs, 1000, 3))
-    assert not torch.equal(seeded(probs, 1000, 3), seeded(probs, 1000, 4))
-    gaps = [float((torch.bincount(seeded(probs, n, 0), minlength=5) / n - probs).abs().max()) for n in (100, 100_000)]
-    assert gaps[1] < gaps[0] and gaps[1] < 0.01
+@pytest.mark.parametrize("answer", [5.313, 5.31, 5.3, 2.305**2, round(math.exp(2 * math.log(2.305)), 2)])
+def test_ratio_prediction_accepts_the_square(answer):
+    assert ch04.q5.check(answer).correct
 
 
 @pytest.mark.parametrize(
-    "attempt, advice",
-    [
-        (lambda p, n, s: torch.multinomial(p, n, replacement=True), "同一个种子抽了两次，结果却不同"),
-        (lambda p, n, s: seeded(p, n, 0), "换了种子，结果却一样"),
-        (lambda p, n, s: torch.multinomial(p, n, generator=torch.Generator().manual_seed(s)), "replacement=True"),
-        (lambda p, n, s: p.argmax().repeat(n), "这是 argmax"),
-        (lambda p, n, s: torch.randint(0, len(p), (n,), generator=torch.Generator().manual_seed(s)), "不是均匀地抽"),
-        (lambda p, n, s: p, "应返回 50 个编号"),
-        (lambda p, n, s: seeded(p, n, s) / 10, "不是概率"),
-        (lambda p, n, s: None, "应返回一个张量"),
-        (seeded(ch04.PROBS, 5, 0), "把函数本身传进来"),
-    ],
+    "answer, advice",
+    [(2.305, "温度会改变比值"), (4.61, "不是乘以 2"), (2.305**0.5, "这是 T = 2 的比值"), (1.15, "方向反了"),
+     (0.68, "两个概率之比"), (3.0, "指数变成几倍"), ("5.31", "是一个数"), (float("nan"), "是一个数"), (True, "是一个数")],
 )
-def test_sampling_mistakes_get_specific_advice(attempt, advice):
-    feedback = ch04.q5.check(attempt)
+def test_ratio_prediction_mistakes(answer, advice):
+    feedback = ch04.q5.check(answer)
     assert feedback.kind == "incorrect" and advice in feedback.message
+
+
+def test_ratio_prediction_is_what_softmax_with_temperature_measures(shakespeare):
+    """What q5 predicts, measured: halving T squares every ratio of probabilities, on any logits and on the real row."""
+    from nanogpt_lite import bigram_counts, next_token_probs
+
+    logits = torch.tensor([4.089, 3.253, 2.777, -5.461], dtype=torch.float64)  # 4.4 节 'e' 之后的 ' '、'r'、'n'、'z'
+    at = {t: next_token_probs(logits, temperature=t) for t in (1.0, 0.5)}
+    assert float(at[1.0][0] / at[1.0][1]) == pytest.approx(ch04.RATIO_T1, abs=5e-3)  # logits rounded to 3 decimals
+    assert float(at[0.5][0] / at[0.5][1]) == pytest.approx(ch04.q5.reference(), rel=5e-3)
+    assert float(at[0.5][0] / at[0.5][2]) == pytest.approx(float(at[1.0][0] / at[1.0][2]) ** 2, rel=1e-9)
+    _, tok, train, _ = shakespeare
+    row = bigram_counts(train, tok.vocab_size)[tok.stoi["e"]].double()
+    count_logits = (row + 1).log()  # 计数表当模型：T = 0.5 同样把比值平方
+    p1, p05 = next_token_probs(count_logits, temperature=1.0), next_token_probs(count_logits, temperature=0.5)
+    s, r = tok.stoi[" "], tok.stoi["r"]
+    assert float(p05[s] / p05[r]) == pytest.approx(float(p1[s] / p1[r]) ** 2, rel=1e-9)

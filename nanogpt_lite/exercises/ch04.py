@@ -116,42 +116,32 @@ def _check_top_k_entropy(answer: Any) -> None:
            f"{answer!r} 不对：10 个字符一样可能时，-Σ (1/10)·ln(1/10) 等于多少？")
 
 
-PROBS = torch.tensor([0.30, 0.15, 0.20, 0.10, 0.25])  # the FAQ's five-character example
-DRAWS = 20_000  # enough draws for every frequency to land within 2 percentage points of PROBS
+RATIO_T1 = 2.305    # q5: p(' ') / p('r') after 'e' at T = 1, as section 4.4 prints it
+COLDER = 0.5        # q5: the temperature to predict at
 
 
-def _sample_ids(probs: torch.Tensor, n: int, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    return torch.multinomial(probs, n, replacement=True, generator=generator)
+def _ratio_at(T: float, ratio_t1: float = RATIO_T1) -> float:
+    """p(a) / p(b) at temperature T from the ratio at T = 1: softmax(z / T) makes it e^((z_a - z_b) / T)."""
+    return ratio_t1 ** (1 / T)
 
 
-def _draws(fn: Callable[[torch.Tensor, int, int], Any], n: int, seed: int) -> torch.Tensor:
-    """The learner's ``n`` draws as ids, or Incorrect with what is wrong about them."""
-    try:
-        got = fn(PROBS.clone(), n, seed)
-    except RuntimeError as err:
-        if "without replacement" in str(err):
-            raise Incorrect("抽的次数比字符多时报错：要写 replacement=True（抽过的编号还能再抽）。") from None
-        raise
-    ids = _as_float_tensor(got, "sample_ids")
-    expect(ids.shape == (n,), f"sample_ids(PROBS, {n}, {seed}) 应返回 {n} 个编号，形状 ({n},)；你的是 {tuple(ids.shape)}。")
-    expect(bool(((ids >= 0) & (ids < len(PROBS)) & (ids == ids.round())).all()),
-           f"返回的应是编号 0 到 {len(PROBS) - 1}（整数），不是概率。")
-    return ids.long()
+def _check_ratio_prediction(answer: Any) -> None:
+    expect(isinstance(answer, (int, float)) and not isinstance(answer, bool) and math.isfinite(answer),
+           f"答案是一个数（比如 3.5），你给的是 {answer!r}。")
+    want = _ratio_at(COLDER)
 
+    def near(x: float) -> bool:
+        return math.isclose(answer, x, rel_tol=0.01)
 
-def _check_sampling(fn: Callable[[torch.Tensor, int, int], Any]) -> None:
-    expect_callable(fn, "sample_ids")
-    first, again = _draws(fn, 50, 7), _draws(fn, 50, 7)
-    expect(not bool((first == PROBS.argmax()).all()),
-           "每次都是概率最大的编号：这是 argmax（贪婪），不是按概率抽。用 torch.multinomial。")
-    expect(torch.equal(first, again),
-           "同一个种子抽了两次，结果却不同：把 generator=torch.Generator().manual_seed(seed) 传给 torch.multinomial。")
-    expect(not torch.equal(first, _draws(fn, 50, 8)), "换了种子，结果却一样：种子没有用上（是不是写死了一个数？）。")
-    freqs = torch.bincount(_draws(fn, DRAWS, 0), minlength=len(PROBS)).double() / DRAWS
-    gap = float((freqs - PROBS.double()).abs().max())
-    expect(gap < 0.02, f"抽 {DRAWS:,} 次的频率 {freqs.numpy().round(3).tolist()} 离概率 {[round(p, 3) for p in PROBS.tolist()]} 太远"
-                       f"（最多差 {gap:.3f}）：要按 probs 抽，不是均匀地抽。")
+    expect(not near(RATIO_T1), f"比值没变？温度会改变比值：logits 除以 T = {COLDER} 之后，两个 logit 的差也跟着变。")
+    expect(not near(2 * RATIO_T1),
+           "logit 之差确实变成了 2 倍，但比值是 e 的（差）次方：差翻倍，比值是平方，不是乘以 2。")
+    expect(not near(_ratio_at(2.0)), f"方向反了：这是 T = 2 的比值。T = {COLDER} < 1 让分布更尖，领先的空格优势更大。")
+    expect(not near(RATIO_T1 / 2), f"方向反了：T = {COLDER} < 1 让分布更尖，领先的空格优势更大，比值应比 {RATIO_T1} 大。")
+    expect(not 0 < answer <= 1,
+           "问的是两个概率之比 p(' ') / p('r')，不是某一个概率；比值大于 1，因为空格领先。")
+    expect(answer > RATIO_T1, f"T < 1 让分布更尖：领先的空格优势更大，比值应比 {RATIO_T1} 大。")
+    expect(near(want), f"{answer!r} 不对：T = 1 时比值 = e^(logit 之差)；除以 T = {COLDER} 之后，指数变成几倍？")
 
 
 q1 = Problem(
@@ -201,16 +191,12 @@ q4 = Problem(
 )
 
 q5 = Problem(
-    prompt=("写 sample_ids(probs, n, seed)：用种子为 seed 的 torch.Generator，从 probs 里有放回地抽 n 个编号。"
-            "同一个种子要抽出一模一样的编号；抽得多时频率要接近 probs。"),
-    checker=_check_sampling,
-    hint_text=("g = torch.Generator().manual_seed(seed)，再 torch.multinomial(probs, n, replacement=True, generator=g)。"
-               "replacement=True：抽过的编号还能再抽。"),
-    solution_text=(
-        "def sample_ids(probs, n, seed):\n"
-        "    g = torch.Generator().manual_seed(seed)\n"
-        "    return torch.multinomial(probs, n, replacement=True, generator=g)"
-    ),
-    reference=lambda: _sample_ids,
-    praise=f"单次抽到什么是随机的，但种子定了结果就定了；抽 {DRAWS:,} 次，每个频率离概率都不到 2 个百分点。",
+    prompt=(f"先预测，再测量：4.4 节量到 'e' 之后 T = 1 时 p(' ') / p('r') = {RATIO_T1}。"
+            f"温度降到 T = {COLDER}，这个比值变成多少？（保留 2 位小数）"),
+    checker=_check_ratio_prediction,
+    hint_text=(f"softmax 里只有 logits 的差有意义：T = 1 时比值 = e^(z_空格 − z_r) = {RATIO_T1}。"
+               f"除以 T = {COLDER}，差变成 2 倍，e^(2 × 差) = (e^差)²。"),
+    solution_text=f"{RATIO_T1} ** 2  # ≈ {_ratio_at(COLDER):.2f}：温度减半，logit 之差翻倍，概率之比平方",
+    reference=lambda: _ratio_at(COLDER),
+    praise=f"比值从 {RATIO_T1} 变成它的平方：T = 0.5 把每个概率之比都平方，领先者越发领先；T → 0 时只剩第一名。",
 )
