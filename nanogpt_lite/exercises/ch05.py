@@ -1,4 +1,4 @@
-"""Chapter 5 exercises: gradients by hand, accumulation, the order of the training loop, micro-steps.
+"""Chapter 5 exercises: gradients by hand, accumulation, a predicted gradient of cross-entropy, micro-steps.
 
 The hand-computed questions use round numbers: ``w = [[1.0, 0.5]]``, ``b = [0.5]``,
 ``x = [[1, 2]]``, ``y = [[3]]`` and ``loss = (pred - y) ** 2``, so ``pred = 2.5``.
@@ -73,47 +73,34 @@ q2 = Problem(
     praise="对：正好是两倍。所以每一步训练前都要 zero_grad。",
 )
 
-LINES = {
-    "A": "optimizer.step()",
-    "B": "loss.backward()",
-    "C": "xb, yb = get_batch('train')",
-    "D": "optimizer.zero_grad(set_to_none=True)",
-    "E": "logits, loss = model(xb, yb)",
-}
-
-
-def _order(answer: Any) -> str:
-    if isinstance(answer, (list, tuple)):
-        answer = "".join(str(a) for a in answer)
-    expect(isinstance(answer, str), "请写成字母串，例如 'ABCDE'。")
-    letters = "".join(ch for ch in answer.upper() if ch.isalpha())
-    expect(sorted(letters) == sorted(LINES), f"要用上 A–E 五个字母，每个一次；你写的是 {letters!r}。")
-    return letters
+VOCAB = 65  # tiny Shakespeare's characters
+Q3_GRAD = 1 / VOCAB - 1  # d loss / d logit of the target, when all 65 logits are equal: softmax 1/65, minus the one-hot 1
 
 
 def _check_q3(answer: Any) -> None:
-    at = {letter: i for i, letter in enumerate(_order(answer))}
-    expect(at["C"] < at["E"], "forward 要用到 xb, yb：先 get_batch（C），再 model(xb, yb)（E）。")
-    expect(at["E"] < at["B"], "backward 需要 loss 和它的计算图：先 forward（E），再 loss.backward()（B）。")
-    expect(at["B"] < at["A"], "step 用的是 backward 算出的 .grad：先 backward（B），再 step（A）。")
-    expect(
-        not at["B"] < at["D"] < at["A"],
-        "zero_grad 夹在 backward 和 step 之间，会把刚算好的梯度清掉，step 就什么也不做了。"
-        "把它放在 backward 之前，或者像 nanoGPT 那样放在 step 之后。",
-    )
+    expect(answer is not None, "答案是 None。写出一个数，例如 0.5。")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise Incorrect("请写成一个数，例如 -0.5 或 1 / 2 - 1。") from None
+    near = lambda target: math.isclose(value, target, abs_tol=1e-4)  # noqa: E731
+    expect(not near(0.0), "全零的分数也有梯度：梯度取决于 softmax 的概率和目标，不取决于分数本身是不是 0。")
+    expect(not near(-1.0), "目标那一格的概率不是 0：65 个分数都是 0，softmax 给每个字符 1/65。")
+    expect(not near(1 / VOCAB), "1/65 是这一行其他格（不是目标）的梯度；目标那一格还要减去 one-hot 的 1。")
+    expect(not near(-Q3_GRAD), "符号反了：概率 1/65 减去 1 是负的。梯度为负，step 会把这个分数调高，'b' 的概率就变大。")
+    expect(not near(math.log(VOCAB)), "ln 65 ≈ 4.1744 是这时的损失，不是梯度。")
+    expect(not near(1 / 64 - 1), "词表有 65 个字符，不是 64 个：概率是 1/65。")
+    expect(near(Q3_GRAD), "还不对。先算 softmax：65 个相等的分数，每个字符的概率是多少？再减去目标的 one-hot。")
 
 
 q3 = Problem(
-    prompt="把 FAQ 训练循环的五行排好顺序（写成字母串，例如 'ABCDE'）：\n"
-    + "\n".join(f"  {letter}: {line}" for letter, line in LINES.items()),
+    prompt="全零的二元模型（65×65 个分数都是 0），只喂一个位置：输入 'a'，目标 'b'，然后 loss.backward()。"
+    "weight.grad 里第 'a' 行、第 'b' 列的数是多少？（交叉熵对 logits 的梯度 = softmax 概率 − 目标的 one-hot）",
     checker=_check_q3,
-    hint_text="数据 → 预测和 loss → 清空旧梯度 → 算新梯度 → 用梯度更新参数。zero_grad 只要不夹在 backward 和 step 之间就行。",
-    solution_text="answer = 'CEDBA'   # get_batch, forward, zero_grad, backward, step（FAQ 和讲座 bigram.py 的顺序）\n"
-    "'DCEBA'、'CDEBA' 也对：zero_grad 只要在 backward 之前。\n"
-    "'CEBAD' 也对：nanoGPT 的 train.py 把 zero_grad 放在 step 之后，下一步开始时 .grad 已经是 None。",
-    reference=lambda: "CEDBA",
-    praise="顺序对了：先有数据和 loss，再算梯度，再 step；zero_grad 没有夹在 backward 和 step 之间。"
-    "FAQ 引用的讲座 bigram.py 是 'CEDBA'，nanoGPT 的 train.py 把 zero_grad 放在最后。",
+    hint_text="分数全是 0，softmax 是均匀分布：每个字符的概率 1/65。目标 'b' 那一格的 one-hot 是 1，其他格是 0。",
+    solution_text="answer = 1 / 65 - 1   # ≈ -0.9846：'a' 行只有 'b' 这一格是负的，其余 64 格各是 +1/65，整行加起来是 0",
+    reference=lambda: Q3_GRAD,
+    praise="对：1/65 − 1 ≈ −0.9846。梯度为负，step 之后 'a' 后面接 'b' 的分数变高；其他字符各得 +1/65，分数变低。",
 )
 
 
@@ -149,7 +136,7 @@ def _check_q5(answer: Any) -> None:
         value = float(answer)
     except (TypeError, ValueError):
         raise Incorrect("请写成一个数，例如 0.5 或 1 / 2。") from None
-    expect(not math.isclose(value, 1.0), "不缩放的话，40 个 micro-batch 的平均梯度加起来是大批次的 40 倍。")
+    expect(not math.isclose(value, 1.0), "不缩放的话，40 个微批次的平均梯度加起来是大批次的 40 倍。")
     expect(not math.isclose(value, MICRO_STEPS), "乘 40 会让梯度更大（1600 倍）。要的是把 40 份的和变回平均值。")
     expect(not math.isclose(value, 0.25), "0.25 = 1/4 对应本章例子的 k = 4；这里 gradient_accumulation_steps = 5 * 8 = 40。")
     expect(math.isclose(value, 1 / MICRO_STEPS, rel_tol=1e-6), "还不对。每次 backward 都把梯度加进 .grad；40 份加起来，要乘多少才等于一份平均值？")
@@ -157,9 +144,9 @@ def _check_q5(answer: Any) -> None:
 
 q5 = Problem(
     prompt="nanoGPT 的 train.py 默认 gradient_accumulation_steps = 5 * 8：每一步做 40 次 forward + backward（每次一个一样大的"
-    " micro-batch），才 step 一次。每个 micro-batch 的 loss 要乘以多少，累加出的 .grad 才和一次喂进 40 倍大的批次相同？",
+    "微批次），才 step 一次。每个微批次的 loss 要乘以多少，累加出的 .grad 才和一次喂进 40 倍大的批次相同？",
     checker=_check_q5,
-    hint_text="每个 micro-batch 的 loss 是它自己的平均值。40 次 backward 把 40 份梯度加在一起；大批次的 loss 是 40 份的平均。",
+    hint_text="每个微批次的 loss 是它自己的平均值。40 次 backward 把 40 份梯度加在一起；大批次的 loss 是 40 份的平均。",
     solution_text="answer = 1 / 40   # 即 0.025：train.py 里写的是 loss = loss / gradient_accumulation_steps",
     reference=lambda: 1 / MICRO_STEPS,
     praise="对：除以 gradient_accumulation_steps，40 份的和就变成了平均值，和大批次一样。",
