@@ -23,7 +23,7 @@ def test_the_exercise_alphabet_is_tiny_shakespeares(shakespeare):
     assert list(ch01.CHARS) == tok.chars
     assert ch01.q1.reference() == nl.CharTokenizer.from_text(ch01.SMALL_TEXT).stoi["t"]
     assert ch01.q2.reference() == tok.decode(ch01.HAMLET_IDS)
-    assert ch01.QUESTION_MARK == tok.stoi["?"]
+    assert ch01.q5.reference() == len(tok.unknown_chars(ch01.UNKNOWN_TEXT))
 
 
 def test_function_placeholders_are_not_attempted():
@@ -37,12 +37,8 @@ def test_function_placeholders_are_not_attempted():
             return ____
         return decode
 
-    def encode_or_replace(s):
-        return ____
-
     assert ch01.q3.check(prepare).kind == "not attempted"
     assert ch01.q4.check(make_decode).kind == "not attempted"
-    assert ch01.q5.check(encode_or_replace).kind == "not attempted"
 
 
 def test_prepare_matches_the_chapter_on_tiny_shakespeare(shakespeare):
@@ -115,19 +111,31 @@ def test_q4_crash_is_reported_not_raised():
     assert kind == "incorrect" and "KeyError" in text
 
 
+def test_q5_counts_every_occurrence_outside_the_vocabulary(shakespeare):
+    """What q5 asks, measured independently of its checker: '3' and ':' are known, the rest is not."""
+    _, tok, _, _ = shakespeare
+    unknown = "".join(ch for _, ch in tok.unknown_chars(ch01.UNKNOWN_TEXT))
+    assert unknown == "(160)生存还是毁灭" and ch01.q5.reference() == len(unknown) == 11
+    assert "3" in tok.stoi and ":" in tok.stoi
+
+
 @pytest.mark.parametrize(
-    "encode_or_replace, advice",
+    "answer, advice",
     [
-        (lambda s: [ch01.STOI[c] for c in s], "KeyError：用 stoi.get"),
-        (lambda s: [ch01.STOI[c] for c in s if c in ch01.STOI], "不要丢掉"),
-        (lambda s: [ch01.STOI.get(c, 0) for c in s], "'7' 换成 '?' 的编号 12"),
-        (lambda s: [ch01.STOI.get(c, 12) for c in s.lower()], "encode_or_replace('Act 7') 应是"),
-        (lambda s: [12 for c in s], "词表里的字符照常编码"),
-        (lambda s: [ch01.STOI.get(c, 12) for c in s.replace("\n", "")], "encode_or_replace('7\\n') 应是"),
+        (13, "'3' 在词表里"),            # both 3s counted
+        (12, "'3' 在词表里"),            # the 3 of 1603 counted
+        (23, "不是 UTF-8 字节"),         # hanzi counted as 3 bytes each
+        (9, "漏了括号"),
+        (6, "英文部分也有词表外的字符"),
+        (5, "6 个汉字也一个都不在词表里"),
+        (10, "差一个"),
+        (28, "总字符数"),
+        (7, "逐个字符对照"),
+        ("11", "答案是一个整数"),
     ],
 )
-def test_q5_wrong_answers_get_advice(encode_or_replace, advice):
-    kind, text = feedback_of(ch01.q5, encode_or_replace)
+def test_q5_wrong_predictions_get_advice(answer, advice):
+    kind, text = feedback_of(ch01.q5, answer)
     assert kind == "incorrect" and advice in text
 
 

@@ -11,7 +11,6 @@ from .core import ____, Incorrect, Problem, expect, expect_callable, returns_bla
 CHARS = "\n !$&',-.3:;?" + string.ascii_uppercase + string.ascii_lowercase
 STOI = {ch: i for i, ch in enumerate(CHARS)}
 ITOS = {i: ch for i, ch in enumerate(CHARS)}
-QUESTION_MARK = STOI["?"]  # 12
 
 # Exercise 2: the second half of the line whose first half exercise 1 uses, so no earlier cell prints the answer.
 HAMLET_IDS = [58, 46, 39, 58, 1, 47, 57, 1, 58, 46, 43, 1, 55, 59, 43, 57, 58, 47, 53, 52]
@@ -121,21 +120,29 @@ def _check_make_decode(make_decode: Callable[[dict[str, int]], Any]) -> None:
                f" 应是 {want!r}，你的函数给出 {got!r}。")
 
 
-def _check_replace(encode_or_replace: Callable[[str], Any]) -> None:
-    expect_callable(encode_or_replace, "encode_or_replace")
-    expect(encode_or_replace("hello") == [STOI[c] for c in "hello"], "词表里的字符照常编码：'hello' 应是 [46, 43, 50, 50, 53]。")
-    try:
-        got = encode_or_replace("Act 7")
-    except KeyError as missing:
-        raise Incorrect(
-            f"遇到词表外的字符 {missing} 时直接查 stoi 会报 KeyError：用 stoi.get(c, {QUESTION_MARK}) 或先判断 c in stoi。"
-        ) from None
-    want = [STOI[c] if c in STOI else QUESTION_MARK for c in "Act 7"]
-    expect(got != [STOI[c] for c in "Act "], "未知字符不要丢掉：换成 '?'，编号列表要和原文一样长。")
-    expect(got == want, f"encode_or_replace('Act 7') 应是 {want}（'7' 换成 '?' 的编号 {QUESTION_MARK}），你的函数给出 {got!r}。")
-    for text in ["", "我", "第 3 幕", "7\n"]:
-        want, got = [STOI[c] if c in STOI else QUESTION_MARK for c in text], encode_or_replace(text)
-        expect(got == want, f"encode_or_replace({text!r}) 应是 {want}，你的函数给出 {got!r}。")
+# Exercise 5 (predict, then measure): a line that mixes the chapter's alphabet with characters outside it.
+# Unknown in tiny Shakespeare's 65 characters: '(' ')' '1' '6' '0' and the six hanzi; '3' and ':' are in it.
+UNKNOWN_TEXT = "Hamlet (1603), Act 3: 生存还是毁灭"
+UNKNOWN_COUNT = sum(ch not in STOI for ch in UNKNOWN_TEXT)  # 11
+_HAN = sum("\u4e00" <= ch <= "\u9fff" for ch in UNKNOWN_TEXT)  # 6
+_THREES = UNKNOWN_TEXT.count("3")  # 2: '3' is the one digit tiny Shakespeare has
+_PARENS = UNKNOWN_TEXT.count("(") + UNKNOWN_TEXT.count(")")  # 2
+
+
+def _check_unknown_count(answer: Any) -> None:
+    expect(isinstance(answer, int) and not isinstance(answer, bool),
+           f"答案是一个整数：这句话里有几个字符不在词表里。你给的是 {type(answer).__name__}。")
+    expect(answer != len(UNKNOWN_TEXT), f"{len(UNKNOWN_TEXT)} 是这句话的总字符数。只数不在 65 个字符的词表里的那些。")
+    expect(answer not in (UNKNOWN_COUNT + 1, UNKNOWN_COUNT + _THREES),
+           "'3' 在词表里：tiny Shakespeare 的数字只有 '3' 这一个（1.1 节的表）。1603 里的 3 和 Act 3 的 3 都编得出来。")
+    expect(answer != UNKNOWN_COUNT + 2 * _HAN, "数的是字符，不是 UTF-8 字节：一个汉字是 1 个字符（虽然占 3 个字节）。")
+    expect(answer != UNKNOWN_COUNT - _PARENS,
+           "漏了括号：词表里的标点只有 !$&',-.:;? 这 10 个，'(' 和 ')' 都不在里面。")
+    expect(answer != _HAN, "汉字都不在词表里，这没错；可这句话的英文部分也有词表外的字符：看看数字和括号。")
+    expect(answer != UNKNOWN_COUNT - _HAN, "英文部分数对了；6 个汉字也一个都不在词表里。")
+    expect(answer != UNKNOWN_COUNT - 1, "差一个：'3' 以外的数字 1、6、0 各算一个，括号两个，再加 6 个汉字。")
+    expect(answer == UNKNOWN_COUNT,
+           f"还不对：你数出 {answer} 个。逐个字符对照 1.1 节的 65 个字符：大小写字母、空格、10 个标点和数字 '3' 在词表里，其余都不在。")
 
 
 def _make_decode(stoi: dict[str, int]) -> Callable[[list[int]], str]:
@@ -145,10 +152,6 @@ def _make_decode(stoi: dict[str, int]) -> Callable[[list[int]], str]:
 def _untouched_decode(make_decode: Any) -> bool:
     decode = make_decode(STOI)
     return decode is ____ or (callable(decode) and decode([46]) is ____)
-
-
-def _encode_or_replace(s: str) -> list[int]:
-    return [STOI.get(c, QUESTION_MARK) for c in s]
 
 
 q1 = Problem(
@@ -201,13 +204,14 @@ q4 = Problem(
 )
 
 q5 = Problem(
-    prompt=f"写 encode_or_replace(s)：词表外的字符（中文、'7' 等）换成 '?'（编号 {QUESTION_MARK}）再编码，不报错。",
-    checker=_check_replace,
-    hint_text=f"字典的 get 方法可以给默认值：stoi.get(c, {QUESTION_MARK})。",
-    solution_text=f"def encode_or_replace(s):\n    return [stoi.get(c, {QUESTION_MARK}) for c in s]",
-    reference=lambda: _encode_or_replace,
-    praise="这就是「替换成占位符」：不再报错，但原来的字符丢了，解码回不去。",
-    untouched=returns_blank("hello"),
+    prompt=f"先别运行代码：用本章的字符级分词器（65 个字符）编码 {UNKNOWN_TEXT!r}，会碰到几个未知字符？（每次出现都算）",
+    checker=_check_unknown_count,
+    hint_text="对照 1.1 节列出的 65 个字符：52 个字母、空格、换行、10 个标点 !$&',-.:;? 和唯一的数字 '3'。"
+              "其余字符（别的数字、括号、汉字）每出现一次算一个。",
+    solution_text=f"len(tok.unknown_chars({UNKNOWN_TEXT!r}))  # {UNKNOWN_COUNT}："
+                  "'(' '1' '6' '0' ')' 和 6 个汉字；两个 '3' 和 ':' 都在词表里",
+    reference=lambda: UNKNOWN_COUNT,
+    praise="数字只认得 '3'，括号也不认得：“没有未知词”只对用这 65 个字符写的文本成立。",
 )
 
 
@@ -229,7 +233,7 @@ def _check_block_words(answer: Any) -> None:
 
 
 q6 = Problem(
-    prompt="block_size = 8 时，字符级模型一次平均看到几个单词？BPE（256 次合并）呢？用 1.5 节表里的“平均每个词元的字符数”。",
+    prompt="block_size = 8 时，字符级模型一次平均看到几个单词？BPE（256 次合并）呢？用 1.6 节表里的“平均每个词元的字符数”。",
     checker=_check_block_words,
     hint_text="单词级那一列的“每个词元的字符数”就是一个单词（连同它后面的空白）平均占几个字符。"
               "先算 8 个词元是多少个字符，再除以它。",
