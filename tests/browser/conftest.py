@@ -14,6 +14,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -41,7 +42,11 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyter-widgets/jupyterlab-manager/plugin": {"saveState": True},  # as `make lab` sets it (Makefile)
 }
+# Each chapter runs on a copy here (ignored by git; pytest skips dot-folders), so a test may save it.
+COPIES = REPO / "notebooks" / ".browser"
+WIDGET_ERROR = "Error displaying widget"
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 # The toolbar's execution indicator reads "idle" before any kernel exists: also require the status bar's
@@ -230,6 +235,43 @@ class Chapter:
     name: str
     latencies: dict[str, list[float]]
     splits: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    lab: "Lab | None" = None
+    browser: object = None
+    notebook: str = ""  # the copy this chapter runs on, relative to the repository
+
+    def save_and_reopen(self, css_classes: list[str]) -> list[str]:
+        """What goes wrong when a learner saves the run chapter (File → Save Notebook), closes it and opens it again
+        in a fresh kernel: a widget missing, an "Error displaying widget", or a widget whose text differs from what it
+        showed before the save (the file must carry its last state)."""
+        before = {css: self.text(f".{css}") for css in css_classes}
+        click_menu(self.page, "File", "Save Notebook")
+        self.page.wait_for_function("() => !document.querySelector('.jp-mod-current.jp-mod-dirty')", timeout=60_000)
+        self.lab.stop_kernels(self.notebook)
+        context = self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        problems = []
+        try:
+            page.goto(f"{self.lab.url}/lab/tree/{self.notebook}?token={self.lab.token}&reset")
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
+            for css, text in before.items():
+                widget = page.locator(f".{css}").first
+                try:
+                    widget.wait_for(state="attached", timeout=30_000)
+                except Exception:  # playwright's TimeoutError
+                    problems.append(f"{css}: not shown after reopening")
+                    continue
+                if widget.inner_text() != text:
+                    problems.append(f"{css}: shows other text after reopening:\n{widget.inner_text()[:300]!r}\n"
+                                    f"before the save:\n{text[:300]!r}")
+            errors = page.get_by_text(WIDGET_ERROR).all_inner_texts()
+            problems += [f"{WIDGET_ERROR}: {e[:200]}" for e in errors]
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"{self.name}-reopened.png")
+        finally:
+            context.close()
+            self.lab.stop_kernels(self.notebook)
+        return problems
 
     def widget(self, css_class: str):
         """The (first) widget carrying ``css_class``, scrolled into view."""
@@ -320,6 +362,10 @@ class Lab:
         if not path.is_file():
             pytest.fail(f"{notebook} does not exist", pytrace=False)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        COPIES.mkdir(exist_ok=True)
+        copy = COPIES / path.name
+        shutil.copyfile(path, copy)
+        notebook = copy.relative_to(REPO).as_posix()
         self.stop_kernels(notebook)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(WS_TIMING_JS)
@@ -333,7 +379,7 @@ class Lab:
             page.wait_for_function(OUTPUTS_CLEARED_JS)
             click_menu(page, "Run", "Run All Cells")
             page.wait_for_function(ALL_CELLS_RAN_JS, timeout=RUN_ALL_TIMEOUT_MS)
-            chapter = Chapter(page, name, self.latencies, self.splits)
+            chapter = Chapter(page, name, self.latencies, self.splits, lab=self, browser=browser, notebook=notebook)
             errors = chapter.errors()
             assert not errors, f"{notebook}: cells show errors:\n" + "\n---\n".join(errors)
             yield chapter
@@ -342,7 +388,8 @@ class Lab:
             page.screenshot(path=ARTIFACTS / f"{name}.png")
             context.close()
             self.stop_kernels(notebook)
-            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"the browser run rewrote {notebook}"
+            copy.unlink(missing_ok=True)
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"the browser run rewrote {path}"
 
 
 def click_menu(page, menu: str, *items: str) -> None:
@@ -399,7 +446,8 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
                "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
                f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=None",
-               f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}"]  # not .ipynb_checkpoints/ in the repo
+               f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",  # not .ipynb_checkpoints/ in the repo
+               "--ContentsManager.allow_hidden=True"]  # the chapters run on copies in notebooks/.browser/
     with open(log, "w", encoding="utf-8") as log_file:
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=home)
     server = Lab(f"http://127.0.0.1:{port}", token, process, log)

@@ -71,3 +71,8 @@ def test_readable_in_light_and_dark_at_900px(chapter):
     chapter.measure(WIDGET, VIEW, lambda: box.fill("hello world, 你好 7!"), r"未知字符 3 个")  # known and unknown chips
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)

@@ -117,3 +117,8 @@ def test_readable_in_light_and_dark_at_900px(chapter):
     assert "被覆盖成" in chapter.text(VIEW)
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)

@@ -61,3 +61,8 @@ def test_thirty_model_picks_for_the_latency_probe(chapter):
 def test_readable_in_light_and_dark_at_900px(chapter):
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)

@@ -100,3 +100,8 @@ def test_readable_in_light_and_dark_at_900px(chapter):
     note, subtitle = (chapter.page.locator(f"{CHART} {part}").bounding_box() for part in (".nl-drawn", ".nl-dist-subtitle"))
     assert note["y"] >= subtitle["y"] + subtitle["height"], "the picked bar's label overlaps the subtitle"
     assert not problems, "\n".join(problems)
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)

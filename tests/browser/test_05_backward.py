@@ -96,3 +96,8 @@ def test_readable_in_light_and_dark_at_900px(chapter):
     click(chapter, "训练一步", r"训练一步")
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)
