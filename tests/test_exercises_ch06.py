@@ -59,3 +59,23 @@ def test_typical_wrong_answers_get_advice(q, answer, advice):
 def test_solutions_are_not_in_the_prompts():
     for q, shown in ((ch06.q1, "32"), (ch06.q2, "15"), (ch06.q3, "196864"), (ch06.q4, "0.00055")):
         assert shown not in q.prompt
+
+
+def _cell_text(cell) -> str:
+    outputs = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
+    return cell.source + outputs
+
+
+def test_q3_is_predicted_before_the_next_cell_measures_it():
+    """q3 is the chapter's "predict a number": nothing above shows the count; the cell after the exercise measures it."""
+    from pathlib import Path
+
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).parents[1] / "notebooks" / "06_gpt.ipynb", as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "ch06.q3.check(" in c.source)
+    count = ch06.q3.reference()
+    for shown in (str(count), f"{count:,}"):
+        assert not [i for i, c in enumerate(nb.cells[:at]) if shown in _cell_text(c)], shown
+    measured = next(c for c in nb.cells[at + 1:] if c.cell_type == "code")
+    assert "Block(" in measured.source and f"{count:,}" in _cell_text(measured)

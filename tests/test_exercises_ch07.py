@@ -30,18 +30,19 @@ def test_the_exercises_describe_the_chapters_model():
     assert ch07.POSITIONS == rotary.max_cache_len  # q2's 640: as far as a rotary model's cache may go
 
 
-def test_q1_quotes_the_reference_models_loss_and_its_text_is_one_byte_a_character():
+def test_q1_quotes_the_reference_models_loss_and_its_sample_has_the_prompts_bytes_per_character():
     _, _, info = load_reference()
     assert ch07.VAL_LOSS == round(info.best_val_loss, 4)
-    text = ch07.validation_text()
-    assert len(text) == len(text.encode("utf-8")) == len(load_text()) - int(0.9 * len(load_text()))
+    sample = ch07.MIXED_SAMPLE
+    assert len(sample.encode("utf-8")) / len(sample) == ch07.BYTES_PER_CHAR
+    assert f"{ch07.BYTES_PER_CHAR} 个字节" in ch07.q1.prompt
 
 
-def test_q1_reference_is_bits_per_byte_of_the_validation_text():
-    _, _, info = load_reference()
-    assert ch07.q1.check(bits_per_byte(info.best_val_loss, ch07.validation_text())).correct  # the unrounded loss too
-    assert ch07.q1.reference() == pytest.approx(ch07.VAL_LOSS / math.log(2))
-    for close_enough in (2.52, 2.5205, "2.52", ch07.VAL_LOSS * math.log2(math.e)):
+def test_q1_reference_is_bits_per_byte_of_a_text_with_one_and_a_half_bytes_a_character():
+    assert ch07.q1.reference() == pytest.approx(ch07.VAL_LOSS / math.log(2) / 1.5)
+    mixed = "注意力" + "abcdefghi"  # 9 + 9 bytes for 12 characters: any such text gives the same bpb
+    assert ch07.q1.check(bits_per_byte(ch07.VAL_LOSS, mixed)).correct
+    for close_enough in (1.68, 1.6804, "1.68", ch07.VAL_LOSS * math.log2(math.e) / 1.5):
         assert ch07.q1.check(close_enough).correct, close_enough
 
 
@@ -115,10 +116,13 @@ def test_references_do_not_move_the_learners_random_numbers():
 
 
 @pytest.mark.parametrize("q, answer, advice", [
-    (ch07.q1, 1.7471, "还是 nats"), (ch07.q1, 1.7471 / math.log(10), "ln 10"), (ch07.q1, 1.7471 * math.log(2), "乘反了"),
+    (ch07.q1, 1.7471, "还是 nats"), (ch07.q1, 1.7471 / math.log(2), "每个**字符**的比特数"),
+    (ch07.q1, 1.7471 / math.log(2) * 1.5, "要除以 1.5"), (ch07.q1, 1.7471 / 1.5, "先除以 ln 2"),
+    (ch07.q1, 1.7471 * math.log(2) / 1.5, "乘反了 ln 2"), (ch07.q1, 1.7471 / math.log(2) / 3, "一个汉字的字节数"),
+    (ch07.q1, 1.7471 / math.log(10) / 1.5, "ln 10"),
     (ch07.q1, math.log2(65), "均匀猜测"), (ch07.q1, math.log(65), "均匀猜测"), (ch07.q1, math.exp(1.7471), "困惑度"),
-    (ch07.q1, 1.7471 * 8, "不用乘或除以 8"), (ch07.q1, 1.7471 / math.log(2) * 8, "不用乘或除以 8"),
-    (ch07.q1, 3.0, "除以 ln 2"), (ch07.q1, "x", "一个数"), (ch07.q1, float("nan"), "有限"), (ch07.q1, True, "True"),
+    (ch07.q1, 1.7471 / math.log(2) / 1.5 * 8, "不用乘或除以 8"), (ch07.q1, 1.7471 / math.log(2) / 1.5 / 8, "不用乘或除以 8"),
+    (ch07.q1, 3.0, "每个字符的字节数"), (ch07.q1, "x", "一个数"), (ch07.q1, float("nan"), "有限"), (ch07.q1, True, "True"),
     (ch07.q2, 655360, "键（k_cache）和值（v_cache）"), (ch07.q2, 327680, "n_layer"), (ch07.q2, 327680, "元素个数"),
     (ch07.q2, 163840, "差 8 倍"), (ch07.q2, 81920, "差 16 倍"), (ch07.q2, 131072, "block_size"),
     (ch07.q2, 2621440, "float64"), (ch07.q2, 5242880, "head_size"), (ch07.q2, 1.25, "字节数"), (ch07.q2, 1.31, "MiB"),
@@ -140,10 +144,30 @@ def test_the_placeholder_is_not_attempted(q):
 
 
 def test_solutions_are_not_in_the_prompts():
-    for q, shown in ((ch07.q1, "2.52"), (ch07.q2, "1310720"), (ch07.q2, "1,310,720"), (ch07.q2, "1.25"),
+    for q, shown in ((ch07.q1, "1.68"), (ch07.q2, "1310720"), (ch07.q2, "1,310,720"), (ch07.q2, "1.25"),
                      (ch07.q3, "6144"), (ch07.q4, "4160")):
         assert shown not in q.prompt
     for q in QUESTIONS:
         reference = q.reference()
         shown = f"{reference:.4f}" if isinstance(reference, float) else str(reference)
         assert shown not in q.prompt and shown in q.solution_text.replace(",", "")
+
+
+def _cell_text(cell) -> str:
+    outputs = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
+    return cell.source + outputs
+
+
+def test_q2_is_predicted_before_the_next_cell_measures_it():
+    """q2 is the chapter's "predict a number": nothing above shows the bytes; the cell after the exercise measures them."""
+    from pathlib import Path
+
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).parents[1] / "notebooks" / "07_nanochat.ipynb", as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "ch07.q2.check(" in c.source)
+    nbytes = ch07.q2.reference()
+    for shown in (str(nbytes), f"{nbytes:,}"):
+        assert not [i for i, c in enumerate(nb.cells[:at]) if shown in _cell_text(c)], shown
+    measured = next(c for c in nb.cells[at + 1:] if c.cell_type == "code")
+    assert "KVCache(" in measured.source and f"{nbytes:,}" in _cell_text(measured)

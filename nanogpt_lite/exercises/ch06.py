@@ -1,5 +1,8 @@
 """Chapter 6 exercises: a head's width, what the causal mask lets through, a block's parameters, the learning rate.
 
+q3 is the chapter's "predict a number" exercise: the learner writes down a Block's parameter count, then the
+notebook's next cell builds that Block and counts them.
+
 Each reference answer is computed from the same code the chapter runs (``GPTConfig``, ``get_lr``), so a change of
 architecture or schedule cannot leave an exercise with a stale answer.
 """
@@ -11,7 +14,7 @@ from typing import Any
 from ..gpt_training import get_lr
 from .core import Incorrect, Problem, expect
 
-N_EMBD, N_HEAD = 64, 4  # the chapter's model (CPU_RECIPE); 6.3 splits its 64 channels into 4 heads of 16
+N_EMBD, N_HEAD = 64, 4  # the chapter's model (CPU_RECIPE); 6.3's 选读 splits its 64 channels into 4 heads of 16
 Q3_EMBD = 128  # q1 and q3: nanoGPT README's CPU recipe (the chapter shows its own 64-wide model)
 T = 5  # the sequence length of q2
 SCHEDULE = dict(warmup_iters=100, lr_decay_iters=2000, learning_rate=1e-3, min_lr=1e-4)  # q4: nanoGPT README CPU recipe
@@ -41,7 +44,7 @@ def _check_q1(answer: Any) -> None:
 q1 = Problem(
     prompt=f"nanoGPT README 的 CPU 配方：n_embd = {Q3_EMBD}，n_head = {N_HEAD}。每个注意力头的 q、k、v 各有多少个通道（head_size）？",
     checker=_check_q1,
-    hint_text="6.3 节把本章 64 维的模型拆成了几个头：看 CausalSelfAttention.forward 里的 view(B, T, self.n_head, C // self.n_head)。",
+    hint_text="6.3 节的选读把本章 64 维的模型拆成了几个头：看 CausalSelfAttention.forward 里的 view(B, T, self.n_head, C // self.n_head)。",
     solution_text=f"answer = {Q3_EMBD} // {N_HEAD}   # {Q3_EMBD // N_HEAD}：n_embd 个通道平分给 n_head 个头，算完再并排拼回 n_embd",
     reference=lambda: Q3_EMBD // N_HEAD,
     praise="对：多头注意力不增加宽度，它把同一个宽度切成几份，每份独立地做注意力。",
@@ -91,7 +94,8 @@ def _check_q3(answer: Any) -> None:
 
 
 q3 = Problem(
-    prompt=f"nanoGPT README 的 CPU 配方：n_embd = {Q3_EMBD}，bias = False。它的一个 Block（ln_1、attn、ln_2、mlp）一共有多少个参数？",
+    prompt=f"nanoGPT README 的 CPU 配方：n_embd = {Q3_EMBD}，bias = False。它的一个 Block（ln_1、attn、ln_2、mlp）一共有多少个参数？"
+    "（先预测：练习下面的一格会建一个真的 Block 数一数。）",
     checker=_check_q3,
     hint_text="c_attn: C → 3C，attn.c_proj: C → C，mlp.c_fc: C → 4C，mlp.c_proj: 4C → C，两个 LayerNorm 各 C 个 weight。"
     "6.6 节打印了本章 n_embd = 64 的一个 Block 有多少参数，可以先用同样的算法核对它。",

@@ -1,29 +1,27 @@
 """Chapter 7 exercises: nanochat's bits per byte, a KV cache's memory, grouped-query attention's weights, an untied head.
 
-Each reference answer is computed from the code the chapter runs: ``bits_per_byte`` on the validation text, a real
+q2 is the chapter's "predict a number" exercise: the notebook's next cell builds the KVCache and prints its bytes.
+Each reference answer is computed from the code the chapter runs: ``bits_per_byte`` on a mixed sample, a real
 :class:`~nanogpt_lite.modern_gpt.KVCache`, real :class:`~nanogpt_lite.modern_gpt.ModernGPT` models. So a change of
 that code cannot leave an exercise with a stale answer.
 """
 from __future__ import annotations
 
 import math
-from functools import cache
 from typing import Any
 
 import torch
 
 from ..bpe import bits_per_byte
-from ..data import load_text, split
 from ..gpt import GPTConfig
 from ..modern_gpt import ROTARY_TABLE_FACTOR, KVCache, ModernConfig, ModernGPT, ladder
-from ..tokenizer import CharTokenizer
 from .core import Incorrect, Problem, expect
 
 # Chapter 6's model (CPU_RECIPE), the one chapter 7 changes rung by rung
 N_LAYER, N_HEAD, N_EMBD, BLOCK_SIZE, VOCAB = 4, 4, 64, 64, 65
 HEAD_SIZE = N_EMBD // N_HEAD  # 16
 VAL_LOSS = 1.7471  # q1: the reference GPT's whole-split val loss, as chapter 6 prints it (nats per character)
-BPB_TOLERANCE = 0.005  # q1: 2.52 and 2.5205 are both right
+BPB_TOLERANCE = 0.005  # q1: 1.68 and 1.6804 are both right
 POSITIONS = ROTARY_TABLE_FACTOR * BLOCK_SIZE  # q2: 640, the whole rotary table (10 x block_size)
 FLOAT32_BYTES = 4
 GQA_KV_HEADS = 1  # q3: one key/value head shared by the 4 query heads
@@ -43,49 +41,49 @@ def _number(answer: Any, example: str) -> float:
 
 # q1 ---------------------------------------------------------------------------------------------------------------
 
-@cache
-def validation_text() -> str:
-    """Tiny Shakespeare's validation split as text, split as chapter 6 splits it (the last 10% of the ids)."""
-    text = load_text()
-    tok = CharTokenizer.from_text(text)
-    _, val = split(torch.tensor(tok.encode(text)))
-    return tok.decode(val.tolist())
+BYTES_PER_CHAR = 1.5  # q1: a mixed Chinese/English text; chapter 7 shows only 1 (ASCII) and 3 (Chinese) bytes a character
+MIXED_SAMPLE = "注abc"  # one Chinese character (3 bytes) and three ASCII ones: 6 bytes for 4 characters, 1.5 on average
 
 
 def _q1_reference() -> float:
-    return bits_per_byte(VAL_LOSS, validation_text())
+    return bits_per_byte(VAL_LOSS, MIXED_SAMPLE)
 
 
 def _check_q1(answer: Any) -> None:
     value = _number(answer, "1.23")
-    L = VAL_LOSS
+    L, B, ln2 = VAL_LOSS, BYTES_PER_CHAR, math.log(2)
 
     def near(x: float) -> bool:
         return math.isclose(value, x, abs_tol=BPB_TOLERANCE)
 
-    expect(not near(L), f"{L} 还是 nats（自然对数 ln 算出来的）；bpb 要用比特（以 2 为底的 log），得换算一下。")
-    expect(not near(L / math.log(10)), "除以了 ln 10：那是以 10 为底（十进制位）。比特是以 2 为底：除以 ln 2。")
-    expect(not near(L * math.log(2)), "乘反了：1 比特 = ln 2 ≈ 0.693 nats，比特数比 nats 数**大**，要除以 ln 2。")
+    expect(not near(L), f"{L} 还是 nats（自然对数 ln 算出来的）每字符；bpb 要换成比特，再按字节分。")
+    expect(not near(L / ln2), f"这是每个**字符**的比特数。这段文字一个字符平均 {B} 个字节，每个字节分到的比特还要再除以 {B}。")
+    expect(not near(L / ln2 * B), f"乘反了：字节比字符多，{B} 个字节分一个字符的比特，每个字节分到的更少，要除以 {B}。")
+    expect(not near(L / B), "还是 nats：先除以 ln 2 ≈ 0.693 把 nats 换成比特。")
+    expect(not near(L * ln2 / B), "乘反了 ln 2：1 比特 = ln 2 ≈ 0.693 nats，比特数比 nats 数**大**，要除以 ln 2。")
+    expect(not near(L / ln2 / 3), f"3 是一个汉字的字节数；题目说这段文字平均每个字符 {B} 个字节（有汉字也有英文）。")
+    expect(not near(L / math.log(10) / B), "除以了 ln 10：那是以 10 为底（十进制位）。比特是以 2 为底：除以 ln 2。")
     expect(not near(math.log2(VOCAB)), f"log₂({VOCAB}) ≈ {math.log2(VOCAB):.4f} 是均匀猜测 {VOCAB} 个字符的比特数，"
-           "与模型无关；题目问的是这个训练好的模型。")
+           "与模型无关；题目问的是这个模型。")
     expect(not near(math.log(VOCAB)), f"ln({VOCAB}) ≈ {math.log(VOCAB):.4f} 是均匀猜测的损失（nats），不是这个模型的。")
     expect(not near(math.exp(L)), f"e^{L} 是困惑度（perplexity），不是比特数。")
-    expect(not (near(L * 8) or near(L / math.log(2) * 8) or near(L / 8) or near(L / math.log(2) / 8)),
-           "不用乘或除以 8：bpb 是「每个字节平均多少比特」，这里一个字符正好一个字节，每字符的比特数就是每字节的比特数。")
-    expect(near(_q1_reference()), f"还不对。nats 换成比特：除以 ln 2 ≈ {math.log(2):.4f}。")
+    expect(not (near(L / ln2 / B * 8) or near(L / ln2 / B / 8)),
+           "不用乘或除以 8：bpb 是「每个字节平均多少比特」，字节数已经按 UTF-8 算好了。")
+    expect(near(_q1_reference()), f"还不对。每个字符 {L} nats → 除以 ln 2 得到每个字符的比特 → 再除以每个字符的字节数 {B}。")
 
 
 q1 = Problem(
-    prompt=f"第 6 章的参考模型在整个验证集上的损失是 {VAL_LOSS}：每个字符的平均交叉熵，以 nats 计（自然对数）。"
-    "tiny Shakespeare 全是 ASCII 字符，一个字符正好 1 个字节。nanochat 报告的是 bits per byte（bpb，每字节多少比特）。"
-    "这个模型的 bpb 是多少？（写到小数点后两位即可）",
+    prompt=f"第 6 章的参考模型在验证集上每个字符的损失是 {VAL_LOSS} nats（自然对数）。假设它在一段中英混排的文字上"
+    f"也是每个字符 {VAL_LOSS} nats，这段文字的 UTF-8 平均每个字符 {BYTES_PER_CHAR} 个字节。"
+    "它在这段文字上的 bpb（bits per byte，nanochat 报告的每字节比特数）是多少？（写到小数点后两位即可）",
     checker=_check_q1,
-    hint_text="nats 用自然对数 ln，比特用以 2 为底的 log₂：log₂(x) = ln(x) / ln 2。每个字符 1 个字节，所以不用再按字节数折算。",
-    solution_text=f"answer = {VAL_LOSS} / math.log(2)   # {VAL_LOSS / math.log(2):.4f} 比特每字节\n"
-    f"验证：nanogpt_lite.bpe.bits_per_byte({VAL_LOSS}, 验证集文本)：nats × 字符数 / (字节数 × ln 2)",
+    hint_text="两步：nats 换成比特（log₂(x) = ln(x) / ln 2）；再把每个字符的比特分给它的字节（每个字符平均 "
+    f"{BYTES_PER_CHAR} 个字节）。",
+    solution_text=f"answer = {VAL_LOSS} / math.log(2) / {BYTES_PER_CHAR}   # {VAL_LOSS / math.log(2) / BYTES_PER_CHAR:.4f} 比特每字节\n"
+    f"验证：nanogpt_lite.bpe.bits_per_byte({VAL_LOSS}, {MIXED_SAMPLE!r})：{MIXED_SAMPLE!r} 是 4 个字符、6 个字节",
     reference=_q1_reference,
-    praise="对：bpb 和分词器无关。换成 BPE 之后每个词元的损失会变大（一个词元包含好几个字节），"
-    "但每字节的比特数仍然可以直接和这个字符级模型比较。",
+    praise="对：bpb 把损失分到字节上。同一个模型每个字符的损失不变，文字的字节越多，bpb 越低；"
+    "所以 bpb 可以比较用不同分词器、不同文字的模型，但要记住它按字节算。",
 )
 
 
@@ -123,13 +121,14 @@ def _check_q2(answer: Any) -> None:
 
 q2 = Problem(
     prompt=f"本章的 ModernGPT 沿用第 6 章的形状：n_layer = {N_LAYER}，n_kv_head = {N_HEAD}（和 n_head 一样），"
-    f"head_size = {HEAD_SIZE}。用 KVCache 生成一条序列（batch 为 1），缓存要装下 {POSITIONS} 个位置"
-    "（rotary 表的全长，10 × block_size）。缓存的键和值都是 float32：这个缓存一共占多少字节？",
+    f"head_size = {HEAD_SIZE}。用 KVCache 生成一条序列（批大小为 1），缓存要装下 {POSITIONS} 个位置"
+    "（rotary 表的全长，10 × block_size）。缓存的键和值都是 float32：这个缓存一共占多少字节？"
+    "（先预测：练习下面的一格会建一个真的 KVCache 量一量。）",
     checker=_check_q2,
     hint_text="读 KVCache.__init__：它建了几个张量，什么形状？一个 float32 占 4 个字节；"
     "torch 里 tensor.nbytes = tensor.numel() × tensor.element_size()。",
     solution_text=f"answer = 2 * {N_LAYER} * 1 * {N_HEAD} * {POSITIONS} * {HEAD_SIZE} * {FLOAT32_BYTES}"
-    f"   # {Q2_FORMULA:,} 字节 ≈ {Q2_FORMULA / 2**20:.2f} MiB：键和值 × 层 × batch × 头 × 位置 × head_size × 字节\n"
+    f"   # {Q2_FORMULA:,} 字节 ≈ {Q2_FORMULA / 2**20:.2f} MiB：键和值 × 层 × 批大小 × 头 × 位置 × head_size × 字节\n"
     f"验证：cache = KVCache(batch_size=1, num_heads={N_HEAD}, seq_len={POSITIONS}, head_dim={HEAD_SIZE}, "
     f"num_layers={N_LAYER})；cache.k_cache.nbytes + cache.v_cache.nbytes",
     reference=kv_cache_bytes,
