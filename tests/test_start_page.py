@@ -36,6 +36,17 @@ def test_start_page_says_how_to_run_and_what_raw_widget_text_means():
     assert "python -m nanogpt_lite doctor" in text
 
 
+def test_start_page_gives_each_chapters_core_path_minutes_by_the_rule():
+    """The table's last column is tools/reading_time.py's figure for that chapter, rounded: never stale."""
+    from tools.reading_time import core_reading_time
+
+    rows = re.findall(r"^\| \d \| \[(\d{2}_\w+)\]\(.*\| (\d+) \|$", start_text(), re.M)
+    chapters = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if p != START)
+    assert [name for name, _ in rows] == [p.stem for p in chapters]
+    for (name, minutes), path in zip(rows, chapters):
+        assert int(minutes) == round(core_reading_time(nbformat.read(path, as_version=4)).minutes), name
+
+
 def test_start_page_has_no_code_to_go_stale():
     assert all(cell.cell_type == "markdown" for cell in nbformat.read(START, as_version=4).cells)
 
