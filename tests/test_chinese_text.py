@@ -26,7 +26,7 @@ def test_figures_count_what_a_train_split_tokenizer_would_not_know() -> None:
     assert (f.unseen_distinct, f.unseen_share) == (5, 1.0)
     assert f.embedding_params == 40
     assert f.bytes_per_char == 3.0
-    assert "10 × 4 = 40" in repr(FiguresTable([f]))
+    assert "10 × 4 = 40" in repr(FiguresTable([f])) and "nl-chinese-text" in FiguresTable([f])._repr_html_()
 
 
 def test_han_characters_and_their_bytes() -> None:

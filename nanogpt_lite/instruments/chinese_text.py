@@ -6,10 +6,11 @@ one sees one, until merges learnt on Chinese text join them.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..bpe import BPETokenizer, as_bytes
+from .vocab_compare import RowsTable
 
 
 def is_han(ch: str) -> bool:
@@ -76,26 +77,14 @@ _ROWS = [
 ]
 
 
-@dataclass(frozen=True)
-class FiguresTable:
-    """Texts side by side; HTML in a notebook, aligned text in print."""
+@dataclass(frozen=True, repr=False)
+class FiguresTable(RowsTable):
+    """Texts side by side, one column each."""
 
     figures: list[CharLevelFigures]
+    css_class: ClassVar[str] = "nl-chinese-text"
 
     def rows(self) -> list[list[str]]:
         return [["", *(f.name for f in self.figures)]] + [
             [label, *(cell(f) for f in self.figures)] for label, cell in _ROWS
         ]
-
-    def __repr__(self) -> str:
-        return "\n".join("  ".join(row) for row in self.rows())
-
-    def _repr_html_(self) -> str:
-        head, *body = self.rows()
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        trs = "".join(
-            f"<tr><td style='text-align:left'>{html.escape(row[0])}</td>"
-            + "".join(f"<td style='text-align:right'>{html.escape(c)}</td>" for c in row[1:]) + "</tr>"
-            for row in body
-        )
-        return f"<table class='nl-chinese-text'><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"

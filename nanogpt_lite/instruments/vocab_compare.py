@@ -13,6 +13,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..bpe import BPETokenizer, chunks
 from ..tokenizer import CharTokenizer
@@ -124,17 +125,14 @@ _ROWS = [
 ]
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """The comparison table; shows as HTML in a notebook and as aligned text in ``print`` and ``repr``."""
+class RowsTable:
+    """A table of strings (``rows()``: a header row, then the body) that shows as HTML in a notebook and as aligned
+    text in ``print`` and ``repr``."""
 
-    reports: list[TokenizerReport]
+    css_class: ClassVar[str]
 
     def rows(self) -> list[list[str]]:
-        """The table as strings: a header row, then one row per measure."""
-        return [["", *(r.name for r in self.reports)]] + [
-            [label, *(cell(r) for r in self.reports)] for label, cell in _ROWS
-        ]
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         table = self.rows()
@@ -152,7 +150,21 @@ class Comparison:
             + "</tr>"
             for row in body
         )
-        return f"<table class='nl-vocab-compare'><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+        return f"<table class='{self.css_class}'><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+@dataclass(frozen=True, repr=False)
+class Comparison(RowsTable):
+    """The comparison table of the three tokenizers."""
+
+    reports: list[TokenizerReport]
+    css_class: ClassVar[str] = "nl-vocab-compare"
+
+    def rows(self) -> list[list[str]]:
+        """The table as strings: a header row, then one row per measure."""
+        return [["", *(r.name for r in self.reports)]] + [
+            [label, *(cell(r) for r in self.reports)] for label, cell in _ROWS
+        ]
 
 
 def _width(cell: str) -> int:

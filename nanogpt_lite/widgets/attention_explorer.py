@@ -23,6 +23,7 @@ from ..instruments.attention import attention_maps, next_char_distribution
 from ..plotting import figure_label
 from ..tokenizer import CharTokenizer
 from .inputs import CHIP_INK, error_note
+from .saved import chapter_widget
 
 VISIBLE = {" ": "␣", "\n": "↵"}
 HIGHLIGHT = (230, 81, 0)  # the attended characters: orange, opaque in proportion to the weight
@@ -209,7 +210,7 @@ class AttentionExplorer(widgets.VBox):
             self.next,
             self.out,
         ])
-        self.add_class("nl-attention-explorer")
+        chapter_widget(self, "nl-attention-explorer")
         self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
         self.pick.observe(lambda change: setattr(self.text, "value", change["new"]), names="value")
         self.text.observe(self._new_text, names="value")

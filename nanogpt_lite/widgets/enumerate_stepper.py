@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from ..instruments.enumeration import Step, build_steps
 from ..plotting import figure_label
 from .inputs import CHIP_INK, ErrorGuard, IntField
+from .saved import chapter_widget
 
 NEWEST = "#ffb74d"  # the entry the current step added
 REPLACED = "#ef9a9a"  # an entry the current step overwrote
@@ -110,7 +111,7 @@ class EnumerateStepper(widgets.VBox):
             self.view,
             self.out,
         ])
-        self.add_class("nl-enumerate-stepper")
+        chapter_widget(self, "nl-enumerate-stepper")
         self._refresh = self._guard(self._show)
         for control in (self.text, self.unique):
             control.observe(self._resize, names="value")

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from ..instruments.grad_steps import LinearStepper, StepOrderError, StepperState
 from ..plotting import figure_label
 from .inputs import ErrorGuard
+from .saved import chapter_widget
 
 ACTIONS = ("forward", "zero_grad", "backward", "step")
 
@@ -155,7 +156,7 @@ class GradientInspector(widgets.VBox):
             self.view,
             self.out,
         ]
-        self.add_class("nl-gradient-inspector")
+        chapter_widget(self, "nl-gradient-inspector")
         self._show("点一个按钮开始：forward → backward → step。")
 
 

@@ -22,6 +22,7 @@ import ipywidgets as widgets
 
 from ..ladder import BASELINE, LADDER_FILE, RUNGS, RungResult, load_results
 from .inputs import ErrorGuard
+from .saved import chapter_widget
 
 if TYPE_CHECKING:  # matplotlib (~30 MiB in a kernel) is imported only when ladder_figure draws
     from matplotlib.figure import Figure
@@ -366,7 +367,7 @@ class LadderExplorer(widgets.VBox):
             self.view,
             self.out,
         ])
-        self.add_class("nl-ladder-explorer")
+        chapter_widget(self, "nl-ladder-explorer")
         for box in self.boxes.values():
             box.observe(self._guard(self._changed), names="value")
         self.all_button.on_click(self._guard(lambda _: self.select(rungs)))

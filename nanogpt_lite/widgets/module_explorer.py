@@ -19,6 +19,7 @@ from ..instruments.inspection import (
     module_tree,
     parameter_table,
 )
+from .saved import chapter_widget
 
 if TYPE_CHECKING:  # matplotlib (~30 MiB in a kernel) is imported only when attach_figure draws
     from matplotlib.figure import Figure
@@ -147,7 +148,7 @@ class ModuleExplorer(widgets.VBox):
             widgets.HTML("<b>② 换一种方式挂上 <code>extra</code>：一步 AdamW、state_dict()、.to() 各碰到了什么？</b>"),
             self.attach, self.attach_html, self.out,
         ])
-        self.add_class("nl-module-explorer")
+        chapter_widget(self, "nl-module-explorer")
         self._show_model = self.out.capture(clear_output=True, wait=True)(self._show_model)
         self._show_attach = self.out.capture(clear_output=True, wait=True)(self._show_attach)
         self.model.observe(self._show_model, names="value")

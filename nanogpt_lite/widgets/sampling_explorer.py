@@ -21,11 +21,12 @@ from matplotlib.figure import Figure
 
 from ..checkpoint import load_char_checkpoint
 from ..instruments.distributions import entropy
+from ..instruments.text_stats import TextStats, text_stats
 from ..plotting import figure_label
 from ..sampling import generate, next_token_probs
-from ..instruments.text_stats import TextStats, text_stats
 from ..tokenizer import CharTokenizer
 from .inputs import IntField
+from .saved import chapter_widget
 
 PICKED = "#e65100"  # the character that was drawn
 OTHER = "#90a4ae"
@@ -270,7 +271,7 @@ class SamplingExplorer(widgets.VBox):
             self.report,
             self.out,
         ])
-        self.add_class("nl-sampling-explorer")
+        chapter_widget(self, "nl-sampling-explorer")
         self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
         for control in (self.context, self.temperature, self.top_k, self.mode, self.seed):
             control.observe(self._refresh, names="value")

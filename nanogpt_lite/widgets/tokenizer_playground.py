@@ -15,6 +15,7 @@ from ..bpe import BPETokenizer
 from ..plotting import cjk_font, figure_label
 from ..tokenizer import CharTokenizer
 from .inputs import CHIP_INK
+from .saved import chapter_widget
 
 Tokenizer = CharTokenizer | BPETokenizer
 Piece = tuple[str, int | None]  # (token text, id); id None: not in the vocabulary
@@ -104,7 +105,7 @@ class TokenizerPlayground(widgets.VBox):
         self.view = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
         super().__init__([self.text, self.mode, self.view, self.out])
-        self.add_class("nl-tokenizer-playground")
+        chapter_widget(self, "nl-tokenizer-playground")
         self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
         for control in (self.text, self.mode):
             control.observe(self._refresh, names="value")

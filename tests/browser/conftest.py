@@ -123,6 +123,10 @@ SPLIT_JS = """() => {
   return {browser_ms: sent - t0, kernel_ms: got - sent, render_ms: t1 - got};
 }"""
 
+# Every element of an nl-* widget that ipywidgets marks disconnected (no live kernel): what its ::before shows.
+DISCONNECTED_ICONS_JS = """() => [...document.querySelectorAll('[class*="nl-"].jupyter-widgets-disconnected, [class*="nl-"] .jupyter-widgets-disconnected')]
+  .map(el => { const s = getComputedStyle(el, '::before'); return {root: /(^|\\s)nl-/.test(el.className), content: s.content, color: s.color}; })"""
+
 THEME_APPLIED_JS = """theme => document.body.dataset.jpThemeName === theme
   && getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''"""
 
@@ -353,6 +357,20 @@ class Lab:
         for session in self.api("GET", "/api/sessions"):
             if session["path"] == notebook:
                 self.api("DELETE", f"/api/sessions/{session['id']}")
+
+    def first_open(self, page, notebook: str) -> dict[str, object]:
+        """Open ``notebook`` as a learner first does, run nothing, and report what shows: the ::before icon of every
+        nl-* widget element that ipywidgets marks disconnected, and widget errors."""
+        page.goto(f"{self.url}/lab/tree/{notebook}?token={self.token}&reset")
+        try:
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
+            page.locator(".jp-Notebook .jp-OutputArea-output").first.wait_for(state="attached")
+            page.wait_for_timeout(3_000)  # the widget manager restores the saved state after the kernel is up
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"{Path(notebook).stem}-first-open.png")
+            return {"icons": page.evaluate(DISCONNECTED_ICONS_JS), "errors": page.get_by_text(WIDGET_ERROR).all_inner_texts()}
+        finally:
+            self.stop_kernels(notebook)
 
     @contextmanager
     def run_all(self, browser, notebook: str) -> Iterator[Chapter]:

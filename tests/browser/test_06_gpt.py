@@ -77,3 +77,8 @@ def test_thirty_position_steps_for_the_latency_probe(chapter):
         handle.focus()  # the view's redraw may take the focus away from the slider
         chapter.measure(WIDGET, VIEW, lambda key=key: chapter.page.keyboard.press(key), rf"位置 {at} ")
     assert not chapter.errors(f".{WIDGET}")
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)

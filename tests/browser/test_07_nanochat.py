@@ -49,3 +49,8 @@ def test_twenty_toggles_for_the_latency_probe(chapter):
         chapter.measure(WIDGET, VIEW, action)  # any change of the view's text (its legend and table name the rungs)
         assert (rung in shown(chapter)) is on
     assert not chapter.errors(f".{WIDGET}")
+
+
+def test_widgets_survive_save_close_and_reopen(chapter):
+    problems = chapter.save_and_reopen([WIDGET])
+    assert not problems, "\n".join(problems)
