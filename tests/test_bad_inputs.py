@@ -31,8 +31,10 @@ def test_get_batch_refuses_a_batch_of_no_windows(batch_size):
 def test_load_text_refuses_what_is_not_a_path(path):
     with pytest.raises(TypeError) as err:
         nl.load_text(path)
-    chinese_then_english(str(err.value), f"load_text 的参数必须是文件路径（字符串或 pathlib.Path），收到 {path!r}",
-                         f"load_text takes a file path (a str or os.PathLike such as pathlib.Path), got {path!r}")
+    chinese_then_english(str(err.value),
+                         f"load_text 的参数必须是语料名（'shakespeare', 'tang'）或文件路径（字符串或 pathlib.Path），收到 {path!r}",
+                         f"load_text takes a corpus name ('shakespeare', 'tang') or a file path (a str or os.PathLike "
+                         f"such as pathlib.Path), got {path!r}")
 
 
 def _gpt(vocab_size: int) -> GPT:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-WAITING_NOTE = "⏸ 这是保存时的样子：运行本章的代码格之后才能操作 / a saved picture: run the chapter's cells to use it"
+WAITING_NOTE = "这是保存时的样子：运行本章的代码格之后才能操作 / a saved picture: run the chapter's cells to use it"
 WAITING_CLASS = "nanogpt-lite-waits"
 WAITING_STYLE = f"""<style>
 .{WAITING_CLASS} .jupyter-widgets-disconnected::before {{content: none}}

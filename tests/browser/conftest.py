@@ -367,6 +367,9 @@ class Lab:
             page.locator(".jp-Notebook .jp-OutputArea-output").first.wait_for(state="attached")
             page.wait_for_timeout(3_000)  # the widget manager restores the saved state after the kernel is up
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            widget = page.locator(".nanogpt-lite-waits").first  # widgets/saved.py's WAITING_CLASS
+            if widget.count():
+                widget.scroll_into_view_if_needed()
             page.screenshot(path=ARTIFACTS / f"{Path(notebook).stem}-first-open.png")
             return {"icons": page.evaluate(DISCONNECTED_ICONS_JS), "errors": page.get_by_text(WIDGET_ERROR).all_inner_texts()}
         finally:
@@ -458,6 +461,9 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"))
     write_lab_settings(home / "settings")
+    # As `make lab` does: trusted notebooks draw their saved widgets (tests/browser/test_first_open.py looks at them).
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", *map(str, sorted((REPO / "notebooks").glob("*.ipynb")))],
+                   env=env, check=True, capture_output=True)
     port, token = free_port(), secrets.token_hex(16)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "jupyter-lab.log"
