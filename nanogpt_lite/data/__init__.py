@@ -26,12 +26,11 @@ class Corpus:
     file: str
     sha256: str
     size_bytes: int
-    title: str
 
 
 SHAKESPEARE = Corpus("shakespeare", "tinyshakespeare.txt.xz",
-                     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1_115_394, "tiny Shakespeare")
-TANG = Corpus("tang", "tang_poems.txt.xz", "8b6c08522552eb1e18f8d65605601572159b7312865995b56fe79a467d327907", 12_663_009, "《全唐诗》 Tang poems")
+                     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1_115_394)
+TANG = Corpus("tang", "tang_poems.txt.xz", "8b6c08522552eb1e18f8d65605601572159b7312865995b56fe79a467d327907", 12_663_009)
 CORPORA = {corpus.name: corpus for corpus in (SHAKESPEARE, TANG)}
 # tiny Shakespeare's figures under their first names (the doctor and the wheel test read them)
 SHA256, SIZE_BYTES, PACKAGED_FILE = SHAKESPEARE.sha256, SHAKESPEARE.size_bytes, SHAKESPEARE.file
@@ -67,7 +66,7 @@ def decode_packaged(compressed: bytes, corpus: Corpus = SHAKESPEARE) -> str:
 
 
 @lru_cache(maxsize=None)
-def _packaged_text(name: str = "shakespeare") -> str:
+def _packaged_text(name: str) -> str:
     corpus = CORPORA[name]
     source = resources.files(__package__).joinpath(corpus.file)
     try:
@@ -105,7 +104,7 @@ def _names() -> str:
 def load_text(source: str | os.PathLike | None = None) -> str:
     """Tiny Shakespeare as one string; a shipped corpus by name (``"tang"``); or the UTF-8 text file at ``source``."""
     if source is None:
-        return _packaged_text()
+        return _packaged_text(SHAKESPEARE.name)  # the same cache entry as load_text("shakespeare")
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
             f"load_text 的参数必须是语料名（{_names()}）或文件路径（字符串或 pathlib.Path），收到 {source!r}"
