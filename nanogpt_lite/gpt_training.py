@@ -167,7 +167,7 @@ def train_gpt(
             losses.append(estimate_loss(model, data, batch_size=batch_size, block_size=block_size, eval_iters=eval_iters, generator=g))
 
     model.train()
-    bar = tqdm(range(steps), desc="training", disable=not progress, leave=False)
+    bar = tqdm(range(steps), desc="training", disable=not progress)  # the finished bar stays: steps and time, no blank gap
     for step in bar:
         if step % eval_interval == 0:
             evaluate(step)

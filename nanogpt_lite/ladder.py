@@ -97,16 +97,19 @@ def fitted_recipe(recipe: dict[str, Any], steps: int) -> dict[str, Any]:
 
 def train_rung(rung: str, train: torch.Tensor, val: torch.Tensor, *, seconds: float = SECONDS,
                recipe: dict[str, Any] = CPU_RECIPE, vocab_size: int = 65, seed: int = SEED,
-               progress: bool = True) -> tuple[RungResult, ModernGPT]:
+               progress: bool = True, estimates: int = ESTIMATES) -> tuple[RungResult, ModernGPT]:
     """Train ``rung`` for about ``seconds`` of CPU time (steps = seconds / calibrated ms per step): what it
-    measured, and the trained model."""
+    measured, and the trained model. ``estimates``: how many val estimates along the curve (each costs 40 batches
+    of forward passes; train_gpt adds one at the end); 1 when only the final whole-split val is wanted."""
     if not seconds > 0:
         raise ValueError(f"seconds 必须大于 0，收到 {seconds!r}。 / seconds must be > 0, got {seconds!r}.")
+    if estimates < 1:
+        raise ValueError(f"estimates 至少是 1，收到 {estimates!r}。 / estimates must be >= 1, got {estimates!r}.")
     model, options = rung_model(rung, vocab_size, recipe=recipe, seed=seed)
     ms = calibrate(model, options, train, recipe)
     fitted = fitted_recipe(recipe, max(1, round(1000 * seconds / ms)))
     history = train_gpt(model, train, val, generator=torch.Generator().manual_seed(seed), progress=progress,
-                        eval_interval=max(1, fitted["steps"] // ESTIMATES), eval_iters=20,
+                        eval_interval=max(1, fitted["steps"] // estimates), eval_iters=20,
                         optimizer=_optimizer(model, fitted, options), **training_args(fitted))
     elapsed = [0.0]
     for step_s in history.step_cpu_seconds:

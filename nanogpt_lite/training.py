@@ -105,7 +105,7 @@ def train(
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     history = History()
     model.train()
-    bar = tqdm(range(steps), desc="training", disable=not progress, leave=False)
+    bar = tqdm(range(steps), desc="training", disable=not progress)  # the finished bar stays: steps and time, no blank gap
     for step in bar:
         if step % eval_every == 0 or step == steps - 1:
             history.eval_steps.append(step)
@@ -139,7 +139,7 @@ def train_full_batch(model: nn.Module, counts: torch.Tensor, *, steps: int, lr: 
     total = counts.sum()
     exp_avg, exp_avg_sq = torch.zeros_like(weight), torch.zeros_like(weight)
     losses = []
-    for step in tqdm(range(1, steps + 1), desc="full-batch", disable=not progress, leave=False):
+    for step in tqdm(range(1, steps + 1), desc="full-batch", disable=not progress):
         loss = -(counts * F.log_softmax(weight, dim=-1)).sum() / total
         weight.grad = None
         loss.backward()

@@ -54,6 +54,15 @@ def test_a_rung_trains_for_about_the_time_it_was_given(small_data, small_tok, ru
         train_rung(rung, small_data, small_data, seconds=0, recipe=TINY, vocab_size=small_tok.vocab_size)
 
 
+def test_one_estimate_measures_only_the_two_ends_of_the_curve(small_data, small_tok):
+    result, _ = train_rung("nanoGPT", small_data, small_data, seconds=0.3, recipe=TINY, vocab_size=small_tok.vocab_size,
+                           progress=False, estimates=1)
+    assert result.curve_seconds == [0.0, pytest.approx(result.cpu_seconds)] and len(result.curve_val) == 2
+    assert math.isfinite(result.val)
+    with pytest.raises(ValueError, match="estimates 至少是 1"):
+        train_rung("nanoGPT", small_data, small_data, seconds=0.3, recipe=TINY, vocab_size=small_tok.vocab_size, estimates=0)
+
+
 def test_results_round_trip_through_the_json_file(tmp_path):
     rows = [RungResult("nanoGPT", 10, 2.5, 4, 0.01, [0.0, 0.01], [4.1, 3.9], 3.8),
             RungResult("all", 12, 3.0, 3, 0.009, [0.0, 0.009], [4.1, 3.7], 3.6)]

@@ -1,6 +1,7 @@
 """Each chapter as a learner first opens it, before running anything: its saved widgets drawn from the file, with no
 error-looking icon (ipywidgets marks a widget with no live kernel by red "broken chain" icons; ours show one grey line
-instead, saying that they wait for the chapter to run: nanogpt_lite/widgets/saved.py).
+instead, saying that they wait for the chapter to run: nanogpt_lite/widgets/saved.py), and no output that takes room
+but shows nothing (a training cell's finished progress bar stays on the page, tqdm's ``leave=True``).
 
 Not checked: the tab's "modified" mark. With saveState on (what makes widgets survive a save, `make lab` and
 tests/browser/conftest.py), ipywidgets' manager marks the notebook modified as it restores each saved widget model
@@ -27,9 +28,10 @@ def page(lab, browser):
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_first_open_shows_waiting_widgets_and_no_modification(lab, page, name):
+def test_first_open_shows_waiting_widgets_and_no_blank_gap(lab, page, name):
     seen = lab.first_open(page, f"notebooks/{name}")
     assert not seen["errors"], seen["errors"]
+    assert not seen["blank"], seen["blank"]
     red = [icon for icon in seen["icons"] if BROKEN_CHAIN in icon["content"]]
     assert not red, f"{name}: {len(red)} broken-chain icons on its saved widgets"
     roots = [icon for icon in seen["icons"] if icon["root"]]
