@@ -153,6 +153,14 @@ def test_no_printed_code_or_output_is_clipped(student, browser):
         clipped = page.evaluate("""() => [...document.querySelectorAll('pre')]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText.slice(0, 80))""")
         assert not clipped, f"{chapter.page}: lines wider than the printed page: {clipped}"
+        # A table ends inside the printed page, and nothing in its cell scrolls or clips it.
+        wide = page.evaluate("""() => [...document.querySelectorAll('table')].filter(t => {
+                const edge = document.documentElement.clientWidth;
+                let cut = t.getBoundingClientRect().right > edge + 1;
+                for (let e = t.parentElement; e && !cut && !e.classList.contains('jp-Cell'); e = e.parentElement) cut = e.scrollWidth > e.clientWidth + 1;
+                return cut;
+            }).map(t => t.innerText.slice(0, 80))""")
+        assert not wide, f"{chapter.page}: tables wider than the printed page: {wide}"
     page.close()
 
 

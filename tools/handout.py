@@ -76,6 +76,9 @@ PRINT_CSS = """
 pre, .jp-RenderedText pre, .highlight pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 .jp-InputArea-editor, .jp-OutputArea-output { overflow: visible !important; }
 img { max-width: 100%; height: auto; }
+/* Wide tables (chapter 3's seven columns under no-wrap headers) wrap their headers and cells to fit the page. */
+.jp-Cell table { max-width: 100%; }
+.jp-Cell th, .jp-Cell td { white-space: normal !important; overflow-wrap: anywhere; }
 .nl-handout-nav { font: 14px sans-serif; margin: 0 0 1em 0; padding: 0.5em 0; border-bottom: 1px solid #ddd; }
 .nl-handout-nav a { margin-right: 1.5em; }
 /* 选读 (optional) cells: nbconvert gives cells tagged "optional" the class celltag_optional. */
