@@ -65,15 +65,19 @@ lab: setup
 	$(BIN)/jupyter trust notebooks/*.ipynb
 	$(BIN)/jupyter lab notebooks/00_start.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
+# The suite runs on every core (pytest-xdist): one test module or notebook per worker at a time, the slowest ones
+# first (conftest.py orders them). PYTEST_ARGS="-n 0" runs it in one process.
+PARALLEL := -n auto --dist loadscope --no-loadscope-reorder
+
 test: setup $(TEST_STAMP) $(CLASSROOM_STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(PARALLEL) $(PYTEST_ARGS)
 
 unit: setup $(TEST_STAMP) $(CLASSROOM_STAMP)
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(PARALLEL) $(PYTEST_ARGS)
 
 nbval: setup $(TEST_STAMP)
-	$(BIN)/python -m pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+	$(BIN)/python -m pytest notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PARALLEL) $(PYTEST_ARGS)
 
 # A second venv with the newest versions pyproject's ranges allow (not the lock): unit tests, then
 # every notebook executed without comparing outputs. PYTHON=python3.12 make compat tries another Python.
@@ -85,7 +89,7 @@ compat:
 	$(COMPAT)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[lab,test,classroom]"
 	$(COMPAT)/bin/python -m pip list --format=freeze > build/compat-versions.txt
 	$(COMPAT)/bin/python -m pytest tests --ignore=tests/browser --ignore=tests/test_lock.py \
-		--ignore=tests/test_handout.py --ignore=tests/test_hub.py -p no:cacheprovider $(PYTEST_ARGS)
+		--ignore=tests/test_handout.py --ignore=tests/test_hub.py -p no:cacheprovider $(PARALLEL) $(PYTEST_ARGS)
 	$(COMPAT)/bin/python -m tools.execute_notebooks --check notebooks/*.ipynb
 
 # `make test` RUNS times in a row (default 20) on a clean clone of HEAD with CI unset: a test that fails

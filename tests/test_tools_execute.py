@@ -35,3 +35,21 @@ def test_check_mode_runs_without_saving_and_fails_on_an_error(tmp_path):
     assert "42" in good.read_text(encoding="utf-8")
     with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
         execute(bad, save=False)
+
+
+def test_check_mode_of_several_notebooks_runs_them_side_by_side_and_reports_an_error(tmp_path, capsys):
+    import nbformat
+    import pytest
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from tools.execute_notebooks import main
+
+    names = []
+    for i, source in enumerate(["print(1)", "print(2)", "raise ValueError('第三本坏了')"]):
+        names.append(str(tmp_path / f"nb{i}.ipynb"))
+        nbformat.write(new_notebook(cells=[new_code_cell(source)]), names[-1])
+    assert main(["--check", *names[:2]]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"checked {names[0]}", f"checked {names[1]}"]
+    with pytest.raises(CellExecutionError, match="第三本坏了"):
+        main(["--check", *names])

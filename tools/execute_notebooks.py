@@ -2,11 +2,15 @@
 
     python -m tools.execute_notebooks notebooks/*.ipynb           # run and save the outputs
     python -m tools.execute_notebooks --check notebooks/*.ipynb   # run only: fail on an error, save nothing
+
+Saving runs one notebook at a time (some outputs are timings); --check runs one per CPU core at once.
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -47,12 +51,23 @@ def execute(path: Path, save: bool = True) -> None:
         nbformat.write(nb, path)
 
 
+def check(name: str) -> str:
+    execute(Path(name), save=False)
+    return name
+
+
 def main(args: list[str]) -> int:
     save = "--check" not in args
+    names = [a for a in args if a != "--check"]
     isolate(Path(tempfile.mkdtemp(prefix="nanogpt-exec-")))
-    for name in (a for a in args if a != "--check"):
-        print(f"{'executing' if save else 'checking'} {name}", flush=True)
-        execute(Path(name), save=save)
+    if save:
+        for name in names:
+            print(f"executing {name}", flush=True)
+            execute(Path(name))
+        return 0
+    with ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1) or 1) as pool:
+        for name in pool.map(check, names):  # the first error is raised here, with its cell
+            print(f"checked {name}", flush=True)
     return 0
 
 

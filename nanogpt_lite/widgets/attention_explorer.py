@@ -26,7 +26,7 @@ from .inputs import CHIP_INK, error_note
 from .saved import chapter_widget
 
 VISIBLE = {" ": "␣", "\n": "↵"}
-HIGHLIGHT = (230, 81, 0)  # the attended characters: orange, opaque in proportion to the weight
+HIGHLIGHT = (230, 81, 0)  # the attended characters: from white to orange in proportion to the weight
 MEAN_HEAD = -1  # "head" value meaning: the mean over the layer's heads
 LINE_LENGTHS = (40, 64)  # the chapter's lines: long enough to attend far back, short enough to read at a glance
 
@@ -100,7 +100,7 @@ CSS = f"""<style>
 .nl-attention-view .nl-att-title {{font-size:13px; margin-bottom:4px}}
 .nl-attention-view .nl-att-line {{font-family:monospace; font-size:16px; line-height:1.9; overflow-wrap:anywhere}}
 .nl-attention-view .nl-att-char {{padding:1px 1px; border-radius:2px; color:{CHIP_INK}}}
-.nl-attention-view .nl-att-future {{color:var(--jp-content-font-color3, #999); background:none}}
+.nl-attention-view .nl-att-future {{color:var(--jp-content-font-color2, #757575); background:none}}
 .nl-attention-view .nl-att-here {{outline:2px solid #1565c0}}
 .nl-attention-view .nl-att-note, .nl-attention-view .nl-next-note {{font-size:11px; color:var(--jp-content-font-color2)}}
 .nl-attention-view table {{border-collapse:collapse; font-size:12px}}
@@ -122,9 +122,9 @@ def attention_html(view: AttentionLook) -> str:
         w = float(view.weights[i])
         alpha = 0.08 + 0.92 * w / top  # the largest weight fully orange, nothing attended still faintly tinted
         here = " nl-att-here" if i == view.position else ""
-        r, g, b = HIGHLIGHT
+        r, g, b = (round(255 + (c - 255) * alpha) for c in HIGHLIGHT)  # opaque: dark ink stays readable in Dark too
         spans.append(f'<span class="nl-att-char{here}" data-weight="{w:.4f}" title="{i}: {w:.1%}" '
-                     f'style="background:rgba({r},{g},{b},{alpha:.3f})">{label}</span>')
+                     f'style="background:rgb({r},{g},{b})">{label}</span>')
     tops = "，".join(f"{show_char(ch)!r}（位置 {i}）{w:.1%}" for i, ch, w in view.top_attended(3))
     title = (f"第 {view.layer} 层 · {_head_name(view.head)} · 位置 {view.position} "
              f"{show_char(view.text[view.position])!r} 看向前面的字符")
@@ -187,9 +187,10 @@ class AttentionExplorer(widgets.VBox):
         self.model, self.tok = model, tok
         block = model.config.block_size
         self.line = _check_text(tok, lines[0], block) and lines[0]  # the last good line: what is shown
-        self.pick = widgets.Dropdown(options=[(repr(line), line) for line in lines], value=lines[0], description="选一行")
+        self.pick = widgets.Dropdown(options=[(repr(line), line) for line in lines], value=lines[0], description="选一行",
+                                     layout=widgets.Layout(width="100%", max_width="520px"))
         self.text = widgets.Text(value=lines[0], description="或输入", continuous_update=False,
-                                 layout=widgets.Layout(width="520px"))
+                                 layout=widgets.Layout(width="100%", max_width="520px"))  # narrower in a narrow window
         self.layer = widgets.Dropdown(options=[(f"第 {i} 层", i) for i in range(model.config.n_layer)], value=0,
                                       description="层 layer")
         heads = [(f"头 {h}", h) for h in range(model.config.n_head)] + [("各头平均", MEAN_HEAD)]

@@ -3,18 +3,19 @@ driven by Python Playwright with Debian's chromium, the way a learner clicks and
 
 Without chromium or Playwright these tests skip with the reason; with NANOGPT_LITE_REQUIRE_BROWSER=1
 (set by .ci/run) they fail instead. Each chapter module opens its notebook in a fresh kernel, clears
-the saved outputs, runs every cell, then drives the chapter's widgets. Widget latencies go to
-build/browser-latency.json, screenshots to build/test-artifacts/. Each chapter's last test checks its widget at a
-900 px wide window in JupyterLab Light and Dark (:meth:`Chapter.readability`): readable text, nothing clipped.
+the saved outputs, runs every cell of its core path (the 选读 cells left out: nbval runs those), then drives the
+chapter's widgets. Widget latencies go to
+build/browser-latency.json, screenshots to build/test-artifacts/. Each chapter checks its widget in 900 and 600 px wide
+windows in JupyterLab Light and Dark (:meth:`Chapter.readability`): readable text, nothing clipped.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tools.handout import browser_unavailable, chromium
@@ -126,6 +128,21 @@ SPLIT_JS = """() => {
 # Every element of an nl-* widget that ipywidgets marks disconnected (no live kernel): what its ::before shows.
 DISCONNECTED_ICONS_JS = """() => [...document.querySelectorAll('[class*="nl-"].jupyter-widgets-disconnected, [class*="nl-"] .jupyter-widgets-disconnected')]
   .map(el => { const s = getComputedStyle(el, '::before'); return {root: /(^|\\s)nl-/.test(el.className), content: s.content, color: s.color}; })"""
+
+# Output areas that take room on the page but show nothing (no text, picture or control): e.g. a progress bar that
+# tqdm hid with ``visibility: hidden`` when it closed, which keeps its height.
+BLANK_OUTPUTS_JS = f"""() => [...document.querySelectorAll('{NOTEBOOK} .jp-OutputArea-output')]
+  .filter(el => el.getBoundingClientRect().height > 8 && !el.innerText.trim()
+                && !el.querySelector('img, svg, canvas, input, button, select, textarea'))
+  .map(el => {{
+    const cell = el.closest('.jp-Cell');
+    const prompt = cell ? cell.querySelector('.jp-InputPrompt') : null;
+    return `a blank output ${{Math.round(el.getBoundingClientRect().height)}} px high under cell ${{prompt ? prompt.textContent.trim() : '?'}}: ` +
+           (cell ? cell.querySelector('.jp-InputArea-editor').innerText.trim().split('\\n')[0].slice(0, 60) : '');
+  }})"""
+
+NARROW_PX = 760
+LEFT_SIDEBAR_OPEN_JS = """() => Boolean(document.querySelector('.jp-SideBar.lm-TabBar.jp-mod-left .lm-TabBar-tab.lm-mod-current'))"""
 
 THEME_APPLIED_JS = """theme => document.body.dataset.jpThemeName === theme
   && getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''"""
@@ -316,22 +333,34 @@ class Chapter:
         click_menu(self.page, "Settings", "Theme", theme)
         self.page.wait_for_function(THEME_APPLIED_JS, arg=theme)
 
-    def readability(self, css_class: str, width: int = 900) -> list[str]:
-        """The widget's layout problems (see ``LAYOUT_PROBLEMS_JS``) in a ``width`` px wide window, in JupyterLab
-        Light and Dark, with a screenshot of each. The theme is a user setting the server keeps for the next chapter,
-        so Light and the window size are put back afterwards."""
+    def readability(self, css_class: str, widths: tuple[int, ...] = (900, 600)) -> list[str]:
+        """The widget's layout problems (see ``LAYOUT_PROBLEMS_JS``) in windows ``widths`` px wide (a laptop's half
+        screen, a phone held sideways), in JupyterLab Light and Dark, with a screenshot of each. The theme is a user
+        setting the server keeps for the next chapter, so Light and the window size are put back afterwards."""
         size = self.page.viewport_size
-        self.page.set_viewport_size({"width": width, "height": size["height"]})
         found = []
         try:
             for theme in ("JupyterLab Light", "JupyterLab Dark"):
                 self.set_theme(theme)
-                found += [f"{theme}, {width} px: {problem}" for problem in self.page.evaluate(LAYOUT_PROBLEMS_JS, f".{css_class}")]
-                self.screenshot(css_class, f"-{theme.split()[-1].lower()}-{width}px")
+                for width in widths:
+                    self.page.set_viewport_size({"width": width, "height": size["height"]})
+                    # Under 760 px the file browser would leave the notebook 270 px: a learner closes it (its tab).
+                    self.left_sidebar(open_=width >= NARROW_PX)
+                    found += [f"{theme}, {width} px: {problem}"
+                              for problem in self.page.evaluate(LAYOUT_PROBLEMS_JS, f".{css_class}")]
+                    self.screenshot(css_class, f"-{theme.split()[-1].lower()}-{width}px")
         finally:
             self.set_theme("JupyterLab Light")
             self.page.set_viewport_size(size)
+            self.left_sidebar(open_=True)
         return found
+
+    def left_sidebar(self, open_: bool) -> None:
+        """Open or close JupyterLab's left sidebar (the file browser) by clicking its tab, as a learner does."""
+        is_open = self.page.evaluate(LEFT_SIDEBAR_OPEN_JS)
+        if is_open != open_:
+            self.page.click(".jp-SideBar.lm-TabBar.jp-mod-left .lm-TabBar-tab:first-child")
+            self.page.wait_for_function(f"() => ({LEFT_SIDEBAR_OPEN_JS})() === {str(open_).lower()}")
 
 
 @dataclass
@@ -360,7 +389,7 @@ class Lab:
 
     def first_open(self, page, notebook: str) -> dict[str, object]:
         """Open ``notebook`` as a learner first does, run nothing, and report what shows: the ::before icon of every
-        nl-* widget element that ipywidgets marks disconnected, and widget errors."""
+        nl-* widget element that ipywidgets marks disconnected, widget errors, and outputs that are blank gaps."""
         page.goto(f"{self.url}/lab/tree/{notebook}?token={self.token}&reset")
         try:
             page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
@@ -371,21 +400,23 @@ class Lab:
             if widget.count():
                 widget.scroll_into_view_if_needed()
             page.screenshot(path=ARTIFACTS / f"{Path(notebook).stem}-first-open.png")
-            return {"icons": page.evaluate(DISCONNECTED_ICONS_JS), "errors": page.get_by_text(WIDGET_ERROR).all_inner_texts()}
+            return {"icons": page.evaluate(DISCONNECTED_ICONS_JS), "errors": page.get_by_text(WIDGET_ERROR).all_inner_texts(),
+                    "blank": page.evaluate(BLANK_OUTPUTS_JS)}
         finally:
             self.stop_kernels(notebook)
 
     @contextmanager
     def run_all(self, browser, notebook: str) -> Iterator[Chapter]:
-        """Open ``notebook`` (relative to the repository) in a fresh kernel, clear the saved outputs with the
-        Edit menu, run every cell with the Run menu, and check that no cell shows an error."""
+        """Open ``notebook``'s core path (relative to the repository; see :func:`write_core_path`) in a fresh kernel,
+        clear the saved outputs with the Edit menu, run every cell with the Run menu, and check that no cell shows an
+        error."""
         path = REPO / notebook
         if not path.is_file():
             pytest.fail(f"{notebook} does not exist", pytrace=False)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         COPIES.mkdir(exist_ok=True)
         copy = COPIES / path.name
-        shutil.copyfile(path, copy)
+        write_core_path(path, copy)
         notebook = copy.relative_to(REPO).as_posix()
         self.stop_kernels(notebook)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -411,6 +442,15 @@ class Lab:
             self.stop_kernels(notebook)
             copy.unlink(missing_ok=True)
             assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, f"the browser run rewrote {path}"
+
+
+def write_core_path(notebook: Path, copy: Path) -> None:
+    """``notebook`` without its 选读 cells (tagged ``optional``) at ``copy``: what a learner on the core path runs.
+    Every widget the browser drives is in a core cell, and no core cell needs a 选读 one (tests/test_core_path.py);
+    nbval runs every cell, and tests/browser/test_first_open.py shows every saved output."""
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [cell for cell in nb.cells if "optional" not in cell.metadata.get("tags", [])]
+    nbformat.write(nb, copy)
 
 
 def click_menu(page, menu: str, *items: str) -> None:
@@ -466,7 +506,7 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
                    env=env, check=True, capture_output=True)
     port, token = free_port(), secrets.token_hex(16)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "jupyter-lab.log"
+    log = ARTIFACTS / f"jupyter-lab{os.environ.get('PYTEST_XDIST_WORKER', '')}.log"  # one server per pytest-xdist worker
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
                "--port", str(port), "--ServerApp.port_retries=0", f"--ServerApp.token={token}",
                f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=None",
@@ -493,6 +533,13 @@ def write_latencies(latencies: dict[str, list[float]], splits: dict[str, list[di
     median of each part of a sample (see ``WS_TIMING_JS``)."""
     if not latencies:
         return
+    LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LATENCY_FILE.with_suffix(".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist: two workers' servers may finish at once
+        _merge_latencies(latencies, splits)
+
+
+def _merge_latencies(latencies: dict[str, list[float]], splits: dict[str, list[dict[str, float]]] | None) -> None:
     report = json.loads(LATENCY_FILE.read_text(encoding="utf-8")) if LATENCY_FILE.is_file() else {}
     for css_class, samples in latencies.items():
         report[css_class] = {"samples_ms": samples, "p50_ms": round(percentile(samples, 50), 1),
@@ -501,5 +548,4 @@ def write_latencies(latencies: dict[str, list[float]], splits: dict[str, list[di
         if parts:
             report[css_class]["split_p50_ms"] = {key: round(percentile([p[key] for p in parts], 50), 1) for key in parts[0]}
             report[css_class]["split_p95_ms"] = {key: round(percentile([p[key] for p in parts], 95), 1) for key in parts[0]}
-    LATENCY_FILE.parent.mkdir(parents=True, exist_ok=True)
     LATENCY_FILE.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")

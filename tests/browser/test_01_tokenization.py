@@ -66,7 +66,7 @@ def test_thirty_key_presses_for_the_latency_probe(chapter):
     assert "✔ decode(encode(text)) == text" in chapter.text(VIEW)
 
 
-def test_readable_in_light_and_dark_at_900px(chapter):
+def test_readable_in_light_and_dark_at_900_and_600px(chapter):
     box = chapter.widget(WIDGET).locator("textarea")
     chapter.measure(WIDGET, VIEW, lambda: box.fill("hello world, 你好 7!"), r"未知字符 3 个")  # known and unknown chips
     problems = chapter.readability(WIDGET)

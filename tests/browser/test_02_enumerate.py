@@ -105,7 +105,7 @@ def test_thirty_slider_steps_for_the_latency_probe(chapter):
     assert "已调用 next() 10 次" in chapter.text(VIEW)
 
 
-def test_readable_in_light_and_dark_at_900px(chapter):
+def test_readable_in_light_and_dark_at_900_and_600px(chapter):
     stepper = chapter.widget(WIDGET)
     stepper.locator(".widget-checkbox input").set_checked(False)
     chapter.measure(WIDGET, VIEW, lambda: stepper.locator(".widget-text input").first.fill("hello!"), r"6 个元素")

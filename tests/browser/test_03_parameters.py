@@ -58,7 +58,7 @@ def test_thirty_model_picks_for_the_latency_probe(chapter):
     assert chapter.text(MODEL_VIEW).startswith(names[call])
 
 
-def test_readable_in_light_and_dark_at_900px(chapter):
+def test_readable_in_light_and_dark_at_900_and_600px(chapter):
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)
 

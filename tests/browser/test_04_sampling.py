@@ -92,7 +92,7 @@ def test_thirty_temperature_steps_for_the_latency_probe(chapter):
     assert not chapter.errors(f".{WIDGET}")
 
 
-def test_readable_in_light_and_dark_at_900px(chapter):
+def test_readable_in_light_and_dark_at_900_and_600px(chapter):
     argmax = chapter.widget(WIDGET).locator(".widget-toggle-buttons button").get_by_text("argmax 贪婪")
     if "mod-active" not in (argmax.get_attribute("class") or ""):
         chapter.measure(WIDGET, REPORT, argmax.click, "argmax")  # the picked bar is the tallest one

@@ -92,7 +92,7 @@ def test_thirty_inputs_for_the_latency_probe(chapter):
     assert f"lr = {lr:.3f}" in chapter.text(VIEW)
 
 
-def test_readable_in_light_and_dark_at_900px(chapter):
+def test_readable_in_light_and_dark_at_900_and_600px(chapter):
     click(chapter, "训练一步", r"训练一步")
     problems = chapter.readability(WIDGET)
     assert not problems, "\n".join(problems)

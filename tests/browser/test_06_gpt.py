@@ -79,6 +79,11 @@ def test_thirty_position_steps_for_the_latency_probe(chapter):
     assert not chapter.errors(f".{WIDGET}")
 
 
+def test_readable_in_light_and_dark_at_900_and_600px(chapter):
+    problems = chapter.readability(WIDGET)
+    assert not problems, "\n".join(problems)
+
+
 def test_widgets_survive_save_close_and_reopen(chapter):
     problems = chapter.save_and_reopen([WIDGET])
     assert not problems, "\n".join(problems)
