@@ -22,8 +22,6 @@ NBVAL_OUTPUT_TIMEOUT_S = 60
 SLOWEST_FIRST = ("tests/test_nbgrader.py", "tests/browser/test_07", "tests/browser/test_06", "tests/test_handout.py",
                  "tests/browser/test_first_open.py", "notebooks/07", "tests/test_hub.py", "notebooks/06", "tests/browser/")
 
-_masked: list[str] = []
-
 
 def pytest_configure(config):
     isolate(Path(tempfile.mkdtemp(prefix="nanogpt-test-home-")))
@@ -51,26 +49,24 @@ def pytest_collection_modifyitems(items):
         if not hasattr(item, "output_timeout"):  # not one of nbval's notebook-cell items
             continue
         item.output_timeout = NBVAL_OUTPUT_TIMEOUT_S
-        if kernels.TAG in item.cell.metadata.get("tags", []) and kernels.recorded(item.parent.nb.metadata) != _this_machine():
+        if _compared_by_words(item.parent.nb, item.cell):
             item.sanitize = _mask_after(item.sanitize)
-            _masked.append(item.nodeid)
+
+
+def _compared_by_words(nb, cell) -> bool:
+    """A cell tagged cpu-dependent in a notebook whose outputs other CPU kernels made."""
+    return kernels.TAG in cell.metadata.get("tags", []) and kernels.recorded(nb.metadata) != _this_machine()
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    # Under pytest-xdist the workers collect and mask; this (controller) process counts the same cells from the files.
-    masked = len(_masked) or (config.getoption("nbval", False) and _tagged_cells_saved_elsewhere(config))
+    # Counted here from the notebooks that ran: under pytest-xdist the workers collect and mask, not this process.
+    import nbformat
+
+    ran = {report.nodeid.split("::Cell ")[0] for reports in terminalreporter.stats.values() for report in reports
+           if "::Cell " in getattr(report, "nodeid", "")}
+    notebooks = [nbformat.read(Path(config.rootpath, path), as_version=4) for path in sorted(ran)]
+    masked = sum(_compared_by_words(nb, cell) for nb in notebooks for cell in nb.cells if cell.cell_type == "code")
     if masked:
         terminalreporter.write_line(
             f"{masked} 个标着 {kernels.TAG} 的格保存时用的 CPU 内核和这台机器不同：比较了文字和 True/False，没有比较数字。"
             f" {masked} {kernels.TAG} cells were saved with other CPU kernels: words and True/False compared, numbers not.")
-
-
-def _tagged_cells_saved_elsewhere(config) -> int:
-    import nbformat
-
-    count = 0
-    for path in sorted(Path(config.rootpath, "notebooks").glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        if kernels.recorded(nb.metadata) != _this_machine():
-            count += sum(kernels.TAG in cell.metadata.get("tags", []) for cell in nb.cells if cell.cell_type == "code")
-    return count

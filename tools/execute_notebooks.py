@@ -65,7 +65,7 @@ def main(args: list[str]) -> int:
             print(f"executing {name}", flush=True)
             execute(Path(name))
         return 0
-    with ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1) or 1) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
         for name in pool.map(check, names):  # the first error is raised here, with its cell
             print(f"checked {name}", flush=True)
     return 0
