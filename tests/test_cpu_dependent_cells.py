@@ -5,6 +5,7 @@ match in its words, layout and True/False, but not in its numbers or quoted text
 or any cell on the machine that saved the outputs, is compared exactly.
 """
 import os
+import re
 import platform
 import subprocess
 import sys
@@ -110,3 +111,23 @@ def test_on_the_cpu_that_saved_the_outputs_tagged_cells_are_compared_exactly(tmp
     assert outcomes == ["FAILED"] * 5, log[-3000:]
     assert "Cell 0: Cell outputs differ" in log and "Cell 3: Cell outputs differ" in log
     assert "cells were saved with other CPU kernels" not in log
+
+
+SIGNED_FORMAT = re.compile(r"\{[^{}]*:[^{}:]*\+(?!z)[^{}]*f\}")  # a format spec with a + sign and no z after it
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name[:2])
+def test_a_signed_number_never_prints_minus_zero(path):
+    """``f"{x:+.3f}"`` prints -0.000 for a tiny negative x and +0.000 for a tiny positive one: a difference that is
+    zero up to rounding (two equal probabilities, the mean of normalised numbers) then flips sign from one CPU to the
+    next, and an exactly compared cell fails (it did, for chapter 6). ``+z`` prints both as +0.000."""
+    nb = nbformat.read(path, as_version=4)
+    found = [(index, match.group(0)) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             for match in SIGNED_FORMAT.finditer(cell.source)]
+    assert not found, f"{path.name}: use '+z' (e.g. {{x:+z.3f}}) in " + ", ".join(f"cell {i} {m}" for i, m in found)
+
+
+def test_the_signed_format_rule_finds_a_plus_without_z():
+    assert SIGNED_FORMAT.search('print(f"差 {th - sh:+.3f}")') and SIGNED_FORMAT.search("{x:+8.2f}")
+    assert not SIGNED_FORMAT.search('print(f"差 {th - sh:+z.3f}")') and not SIGNED_FORMAT.search("{p:6.1%}")
+    assert f"{-1e-9:+z.3f}" == f"{1e-9:+z.3f}" == "+0.000"
