@@ -1,8 +1,10 @@
 """The benchmark's pure pieces (tools/bench/): statistics, goal verdicts, parsing, widget driving, the report.
 No timing is asserted."""
+import argparse
 import json
 import math
 import sys
+import time
 
 import ipywidgets as widgets
 import nbformat
@@ -242,7 +244,7 @@ def _results(series=True, browser=None):
         "sampling": {"device": "cpu", "batched": [{"sequences": 1, "tok_s": 10.0, "vs_one_sequence": 1.0}],
                      "lengths": [{"tokens": 10_000, "generate_tok_s": 20_000.0}]},
         "widgets": {"w.W": {"skipped": "constructor needs model (add it to widget_factories)"}},
-        "browser": browser,
+        "browser": browser or {"conditions": {}},
     }
     recipe = {"recipe": "AdamW lr 0.001", "seeds": [1, 2], "train_steps": None, "val_steps": None, "seconds": None,
               "reached": 0, "steps_run": 15_000, "ms_per_step": 1.0, "final_val": 2.6, "count_loss_agrees": True}
@@ -310,18 +312,51 @@ def test_reference_rebuild_is_judged_by_its_loss_and_the_file_by_its_size():
 
 
 def test_report_reads_browser_latency_when_present():
-    browser = {"file": "build/browser-latency.json", "modified": "now",
+    latency = {"file": "build/browser-latency.json", "modified": "now",
                "widgets": {"nl-x": {"samples_ms": [1, 2], "p50_ms": 80.0, "p95_ms": 120.0},
-                           "nl-y": {"samples_ms": [40.0] * 30, "p50_ms": 40.0, "p95_ms": 40.0}}}
+                           "nl-y": {"samples_ms": [40.0] * 30, "p50_ms": 40.0, "p95_ms": 40.0,
+                                    "split_p50_ms": {"browser_ms": 2.0, "kernel_ms": 30.0, "render_ms": 8.0}}}}
+    browser = {"conditions": {"suite": latency, "class": {**latency, "modified": "later"}},
+               "class": {"learners": 4, "notebook": "notebooks/04_sampling.ipynb", "chapter_runs": 9, "errors": []},
+               "class_run": {"summary": "40 passed", "wall_s": 300.0}}
     results = _results(series=False, browser=browser)
     report = bench_main.render(results, bench_main.build_figures(results))
-    assert ("| nl-x: browser input-to-update p95 | 120 ms | ≤ 100 ms | ❌ missed by 20 ms (1.20× the goal); "
+    assert ("| nl-x: browser input-to-update p95, during make test | 120 ms | ≤ 100 ms | ❌ missed by 20 ms (1.20× the goal); "
             "2 samples (fewer than 30) |") in report
-    assert "| nl-y: browser input-to-update p95 | 40 ms | ≤ 100 ms | ✅ met; 30 samples; stretch ≤ 50 ms met |" in report
+    assert ("| nl-y: browser input-to-update p95, beside a class | 40 ms | ≤ 100 ms | ✅ met; 30 samples; stretch ≤ 50 ms met |"
+            in report)
+    assert "| nl-y | beside a class (later) | 30 | 40.0 | 40.0 | 40.0 | 2.0 | 30.0 | 8.0 |" in report
+    assert "4 kernels ran 04_sampling over and over (9 whole runs during the measurement)" in report
+    assert "- class run: 40 passed in 300 s" in report
+
+
+def test_browser_bench_reads_each_condition_from_its_own_file(tmp_path, monkeypatch):
+    from tools.bench import browser
+
+    files = {"suite": tmp_path / "suite.json", "idle": tmp_path / "idle.json", "class": tmp_path / "class.json"}
+    monkeypatch.setattr(browser, "LATENCY_FILE", files["suite"])
+    monkeypatch.setattr(browser, "CONDITION_FILES", {"idle": files["idle"], "class": files["class"]})
+    assert browser.measure(argparse.Namespace(run_browser=False)) == {"conditions": {}}
+    files["idle"].write_text(json.dumps({"nl-x": {"samples_ms": [5.0], "p50_ms": 5.0, "p95_ms": 5.0}}), encoding="utf-8")
+    found = browser.measure(argparse.Namespace(run_browser=False))
+    assert list(found["conditions"]) == ["idle"] and found["conditions"]["idle"]["widgets"]["nl-x"]["p95_ms"] == 5.0
+
+
+def test_a_busy_class_keeps_running_the_chapter_until_the_block_ends(tmp_path):
+    from tools.bench.load import BusyClass
+
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = sum(range(1000))")]), notebook)
+    with BusyClass(notebook, learners=2) as busy:
+        deadline = time.monotonic() + 60
+        while busy.runs < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert busy.runs >= 3 and not busy.errors
 
 
 @pytest.mark.parametrize("argv, message", [(["--only", "series,gpu"], "unknown part"), (["--only", "memory", "gpu"], "unknown part"),
-                                           (["--repeats", "0"], "--repeats must be"), (["--learners", "0"], "--learners must be")])
+                                           (["--repeats", "0"], "--repeats must be"), (["--learners", "0"], "--learners must be"),
+                                           (["--class-learners", "0"], "--class-learners must be")])
 def test_bad_arguments_name_the_culprit(argv, message, capsys):
     with pytest.raises(SystemExit):
         bench_main.main(argv)

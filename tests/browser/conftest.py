@@ -34,7 +34,8 @@ from tools.handout import browser_unavailable, chromium
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "build" / "test-artifacts"
-LATENCY_FILE = REPO / "build" / "browser-latency.json"
+# Where the samples go; `make bench` (tools/bench/browser.py) points its idle and busy runs at files of their own.
+LATENCY_FILE = Path(os.environ.get("NANOGPT_LITE_LATENCY_FILE") or REPO / "build" / "browser-latency.json")
 REQUIRE_ENV = "NANOGPT_LITE_REQUIRE_BROWSER"
 
 # User settings for the isolated JupyterLab: no news toast or update check, every cell kept in the DOM

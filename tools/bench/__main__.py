@@ -4,7 +4,7 @@
     python -m tools.bench --only reference                # rebuild chapter 6's reference GPT and compare it with the shipped one
     python -m tools.bench --only memory                   # per-chapter kernel memory, cell by cell
     python -m tools.bench --only load --learners 4 --load-chapter notebooks/02_enumerate.ipynb
-    python -m tools.bench --only browser --run-browser    # run the browser suite, then report its latencies
+    python -m tools.bench --only browser --run-browser    # widget latency in the browser, idle and beside a class of 4
 """
 from __future__ import annotations
 
@@ -92,7 +92,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--notebooks", nargs="+", help="memory: these notebooks instead of every chapter")
     parser.add_argument("--learners", type=int, default=load.DEFAULT_LEARNERS, help="load: kernels that run a chapter at once")
     parser.add_argument("--load-chapter", default=load.DEFAULT_CHAPTER, help="load: the notebook each learner runs")
-    parser.add_argument("--run-browser", action="store_true", help="browser: run the browser suite first")
+    parser.add_argument("--run-browser", action="store_true",
+                        help="browser: run the chapters' widget drives alone, then beside a class (--class-learners)")
+    parser.add_argument("--class-learners", type=int, default=4,
+                        help="browser: kernels that run --load-chapter over and over beside the second run")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args(argv)
     args.only = [part.strip() for item in args.only for part in item.split(",") if part.strip()]
@@ -103,6 +106,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--repeats must be >= 1")
     if args.learners < 1:
         parser.error("--learners must be >= 1")
+    if args.class_learners < 1:
+        parser.error("--class-learners must be >= 1")
     return args
 
 

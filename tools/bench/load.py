@@ -151,6 +151,45 @@ async def _run_class(notebook: Path, learners: int, watch: MemoryWatch) -> list[
     return list(await asyncio.gather(*(one(i) for i in range(learners))))
 
 
+class BusyClass:
+    """``learners`` kernels that each run ``notebook`` top to bottom, in a fresh kernel, over and over until the
+    ``with`` block ends: the load a class puts on a shared machine, kept up for as long as something is measured."""
+
+    def __init__(self, notebook: Path, learners: int) -> None:
+        self.notebook, self.learners = notebook, learners
+        self.runs = 0  # whole runs finished
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def __enter__(self) -> "BusyClass":
+        self._thread.start()
+        time.sleep(5)  # the kernels start and import torch before anything is measured
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    async def _run(self) -> None:
+        await asyncio.gather(*(self._learner() for _ in range(self.learners)))
+
+    async def _learner(self) -> None:
+        while not self._stop.is_set():
+            client = NotebookClient(nbformat.read(self.notebook, as_version=4), timeout=1800, kernel_name="python3",
+                                    resources={"metadata": {"path": str(self.notebook.parent)}})
+            try:
+                async with client.async_setup_kernel():
+                    for index, cell in enumerate(client.nb.cells):
+                        if self._stop.is_set():
+                            return
+                        await client.async_execute_cell(cell, index)
+                self.runs += 1
+            except Exception as error:  # noqa: BLE001  (a failed run is reported; the load goes on)
+                self.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
+                await asyncio.sleep(1)
+
+
 def run_class(notebook: Path, learners: int, probe_samples: int = 30) -> dict[str, Any]:
     """``learners`` kernels run ``notebook`` at once; a probe kernel measures widget round trips before and during it."""
     probe_km, probe_kc = start_new_kernel(kernel_name="python3", cwd=str(ROOT / "notebooks"))
