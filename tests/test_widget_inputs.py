@@ -103,3 +103,46 @@ def test_error_guard_reraises_outside_a_kernel_and_clears_once_fixed():
     assert calls == [0.5] and not guard.failed and cleared == [{}]
     broken(4)
     assert cleared == [{}]  # nothing sent while nothing fails
+
+
+def _chapter_widgets(tok, data) -> dict[str, tuple[object, object, object, object]]:
+    """Each chapter widget that has an error Output: (widget, a control, a new value for it, the view it updates)."""
+    import torch
+
+    import nanogpt_lite as nl
+    from nanogpt_lite.gpt import GPT, GPTConfig
+    from nanogpt_lite.widgets.attention_explorer import AttentionExplorer
+    from nanogpt_lite.widgets.gradient_inspector import GradientInspector
+    from nanogpt_lite.widgets.module_explorer import ModuleExplorer
+
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(block_size=16, vocab_size=tok.vocab_size, n_layer=1, n_head=2, n_embd=8))
+    bigram = nl.count_model(nl.bigram_probs(nl.bigram_counts(data, tok.vocab_size), smoothing=0.1))
+    playground = tokenizer_playground.TokenizerPlayground({"char": tok}, text="hello")
+    stepper = enumerate_stepper.EnumerateStepper("hello")
+    explorer = ModuleExplorer()
+    sampler = sampling_explorer.SamplingExplorer(bigram, tok, length=20)
+    attention = AttentionExplorer(gpt, tok, ["hello world"])
+    inspector = GradientInspector()
+    return {"tokenizer playground": (playground, playground.text, "hello w", playground.view),
+            "enumerate stepper": (stepper, stepper.step, 2, stepper.view),
+            "module explorer": (explorer, explorer.attach, explorer.attach.options[-1], explorer.attach_html),
+            "sampling explorer": (sampler, sampler.temperature, 0.5, sampler.report),
+            "attention explorer": (attention, attention.position, 3, attention.view),
+            "gradient inspector": (inspector, inspector.lr, 0.05, inspector.view)}
+
+
+def test_a_working_input_sends_nothing_to_a_widgets_error_output(small_tok, small_data, monkeypatch):
+    """``out.capture(clear_output=True)`` sends a clear_output and four Output updates on every input, most of a
+    widget's round trip in the browser; ErrorGuard sends nothing until a callback fails."""
+    from ipywidgets import Output
+
+    sent: list[str] = []
+    monkeypatch.setattr(Output, "clear_output", lambda self, *a, **k: sent.append("clear_output"))
+    monkeypatch.setattr(Output, "__enter__", lambda self: sent.append("capture"))
+    for name, (widget, control, value, view) in _chapter_widgets(small_tok, small_data).items():
+        sent.clear()
+        before = view.value
+        control.value = value
+        assert view.value != before, f"{name}: the input did not change its view"
+        assert sent == [], f"{name} sent {sent} to its error Output"

@@ -22,7 +22,7 @@ from ..gpt import GPT
 from ..instruments.attention import attention_maps, next_char_distribution
 from ..plotting import figure_label
 from ..tokenizer import CharTokenizer
-from .inputs import CHIP_INK, error_note
+from .inputs import CHIP_INK, ErrorGuard, error_note
 from .saved import chapter_widget
 
 VISIBLE = {" ": "␣", "\n": "↵"}
@@ -212,7 +212,7 @@ class AttentionExplorer(widgets.VBox):
             self.out,
         ])
         chapter_widget(self, "nl-attention-explorer")
-        self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
+        self._refresh = ErrorGuard(self.out)(self._show)  # a working input sends nothing to self.out
         self.pick.observe(lambda change: setattr(self.text, "value", change["new"]), names="value")
         self.text.observe(self._new_text, names="value")
         for control in (self.layer, self.head, self.position):

@@ -19,6 +19,7 @@ from ..instruments.inspection import (
     module_tree,
     parameter_table,
 )
+from .inputs import ErrorGuard
 from .saved import chapter_widget
 
 if TYPE_CHECKING:  # matplotlib (~30 MiB in a kernel) is imported only when attach_figure draws
@@ -149,8 +150,9 @@ class ModuleExplorer(widgets.VBox):
             self.attach, self.attach_html, self.out,
         ])
         chapter_widget(self, "nl-module-explorer")
-        self._show_model = self.out.capture(clear_output=True, wait=True)(self._show_model)
-        self._show_attach = self.out.capture(clear_output=True, wait=True)(self._show_attach)
+        guard = ErrorGuard(self.out)  # a working input sends nothing to self.out
+        self._show_model = guard(self._show_model)
+        self._show_attach = guard(self._show_attach)
         self.model.observe(self._show_model, names="value")
         self.attach.observe(self._show_attach, names="value")
         self._show_model()

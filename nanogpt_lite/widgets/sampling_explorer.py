@@ -25,7 +25,7 @@ from ..instruments.text_stats import TextStats, text_stats
 from ..plotting import figure_label
 from ..sampling import generate, next_token_probs
 from ..tokenizer import CharTokenizer
-from .inputs import IntField
+from .inputs import ErrorGuard, IntField
 from .saved import chapter_widget
 
 PICKED = "#e65100"  # the character that was drawn
@@ -272,7 +272,7 @@ class SamplingExplorer(widgets.VBox):
             self.out,
         ])
         chapter_widget(self, "nl-sampling-explorer")
-        self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
+        self._refresh = ErrorGuard(self.out)(self._show)  # a working input sends nothing to self.out
         for control in (self.context, self.temperature, self.top_k, self.mode, self.seed):
             control.observe(self._refresh, names="value")
         self._refresh()

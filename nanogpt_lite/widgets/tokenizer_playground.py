@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from ..bpe import BPETokenizer
 from ..plotting import cjk_font, figure_label
 from ..tokenizer import CharTokenizer
-from .inputs import CHIP_INK
+from .inputs import CHIP_INK, ErrorGuard
 from .saved import chapter_widget
 
 Tokenizer = CharTokenizer | BPETokenizer
@@ -106,7 +106,7 @@ class TokenizerPlayground(widgets.VBox):
         self.out = widgets.Output()  # errors raised in the callback appear here
         super().__init__([self.text, self.mode, self.view, self.out])
         chapter_widget(self, "nl-tokenizer-playground")
-        self._refresh = self.out.capture(clear_output=True, wait=True)(self._show)
+        self._refresh = ErrorGuard(self.out)(self._show)  # a working input sends nothing to self.out
         for control in (self.text, self.mode):
             control.observe(self._refresh, names="value")
         self._refresh()
