@@ -29,6 +29,8 @@ test nbval compat: export NANOGPT_LITE_QUICK = 1
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Every kernel of the venv loads nanogpt_lite.ipython: a NameError also says "run the cells above".
 KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
+# The server sends widget updates without Nagle's 40 ms wait (nanogpt_lite/websocket.py).
+SERVER_CONFIG := $(VENV)/etc/jupyter/jupyter_server_config.json
 
 .PHONY: setup lab test unit nbval lock execute bench handout compat clean nbgrader hub soak reference ladder classroom
 
@@ -45,6 +47,8 @@ $(STAMP): requirements.lock pyproject.toml
 	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}, "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}' > $(LAB_OVERRIDES)
 	mkdir -p $(dir $(KERNEL_CONFIG))
 	printf '%s\n' '{"InteractiveShellApp": {"extensions": ["nanogpt_lite.ipython"]}}' > $(KERNEL_CONFIG)
+	mkdir -p $(dir $(SERVER_CONFIG))
+	printf '%s\n' '{"ServerApp": {"kernel_websocket_connection_class": "nanogpt_lite.websocket.NoDelayConnection"}}' > $(SERVER_CONFIG)
 	touch $@
 
 setup: $(STAMP)

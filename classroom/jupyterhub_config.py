@@ -69,6 +69,9 @@ c.Spawner.args = [
     "--MappingKernelManager.cull_interval=300",
     "--MappingKernelManager.cull_connected=False",  # a kernel with a tab open is kept (True: culled too)
 ]
+# Widget updates reach the browser without Nagle's algorithm holding them up to 40 ms (nanogpt_lite/websocket.py;
+# `make setup` sets the same in the venv for `make lab`). 小部件的更新不再被 TCP 的 Nagle 算法拖延（最多 40 毫秒）。
+c.Spawner.args.append("--ServerApp.kernel_websocket_connection_class=nanogpt_lite.websocket.NoDelayConnection")
 # (2) Whole servers idle for 1 hour are stopped by the hub's idle culler service
 #     (in requirements-classroom.lock and pip install ".[classroom]"; TLJH installs and enables it).
 c.JupyterHub.load_roles = [

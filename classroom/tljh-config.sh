@@ -30,6 +30,8 @@ tljh-config set services.cull.every 600
 # TLJH reads extra JupyterHub configuration from this folder.
 cat > /opt/tljh/config/jupyterhub_config.d/nanogpt-class.py <<'EOF'
 c.Spawner.args.extend(["--MappingKernelManager.cull_idle_timeout=1800", "--MappingKernelManager.cull_interval=300"])
+# Widget updates without Nagle's 40 ms wait on the kernel websocket (nanogpt_lite/websocket.py).
+c.Spawner.args.append("--ServerApp.kernel_websocket_connection_class=nanogpt_lite.websocket.NoDelayConnection")
 c.Spawner.environment.update({"OMP_NUM_THREADS": "1"})
 EOF
 

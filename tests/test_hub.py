@@ -349,6 +349,10 @@ def test_three_learners_click_the_link_run_the_chapter_and_drive_the_widget(hub,
     assert len(environ) == len(LEARNERS)
     # The class config's limits reach every server as MEM_LIMIT/CPU_LIMIT; this spawner enforces neither.
     assert {(e.get("MEM_LIMIT"), e.get("CPU_LIMIT")) for e in environ} == {(str(1024**3), "1.0")}
+    # Every learner's server sends widget updates without Nagle's delay (nanogpt_lite/websocket.py).
+    commands = [" ".join(p.cmdline()) for p in hub.descendants() if "jupyterhub-singleuser" in " ".join(p.cmdline())]
+    assert all("--ServerApp.kernel_websocket_connection_class=nanogpt_lite.websocket.NoDelayConnection" in c
+               for c in commands), commands
 
 
 def test_the_idle_culler_service_runs_with_its_role(hub, learners):

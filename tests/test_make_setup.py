@@ -45,6 +45,35 @@ def test_make_setup_turns_on_saving_widget_state_in_the_notebook(tmp_path):
     assert set(settings["schema"]["properties"]) == set(shipped["properties"])  # no misspelt key added beside it
 
 
+def test_make_setup_makes_the_lab_send_widget_updates_without_nagles_delay(tmp_path):
+    """A jupyter server that reads the config `make setup` writes uses NoDelayConnection for kernel websockets."""
+    (line,) = [line for line in make_dry("setup", "TORCH_INDEX=").splitlines()
+               if line.startswith("printf") and "jupyter_server_config.json" in line]
+    config = tmp_path / "config" / "jupyter_server_config.json"
+    config.parent.mkdir()
+    subprocess.run(["sh", "-c", re.sub(r"> \S+$", f"> {config}", line)], check=True)
+    # JUPYTER_NO_CONFIG: the venv's own copy of the file is not read; only the one just written is applied.
+    probe = ("from traitlets.config.loader import JSONFileConfigLoader\n"
+             "from jupyter_server.serverapp import ServerApp\n"
+             "app = ServerApp()\n"
+             f"app.update_config(JSONFileConfigLoader({config.name!r}, {str(config.parent)!r}).load_config())\n"
+             "app.initialize(['--port=0', '--allow-root', '--ServerApp.open_browser=False'], find_extensions=False)\n"
+             "print(app.web_app.settings['kernel_websocket_connection_class'].__name__)")
+    env = dict(os.environ, JUPYTER_NO_CONFIG="1", JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1:] == ["NoDelayConnection"], done.stderr[-2000:]
+
+
+def test_the_class_hub_sends_widget_updates_without_nagles_delay_too():
+    from nanogpt_lite.websocket import CLASS_NAME, CONFIG_KEY
+
+    argument = f"--ServerApp.{CONFIG_KEY}={CLASS_NAME}"
+    assert argument in (ROOT / "classroom" / "jupyterhub_config.py").read_text(encoding="utf-8")
+    assert argument in (ROOT / "classroom" / "tljh-config.sh").read_text(encoding="utf-8")
+    assert f'"{CONFIG_KEY}": "{CLASS_NAME}"' in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
 def test_tljh_config_saves_widget_state_on_the_hub_too():
     script = (ROOT / "classroom" / "tljh-config.sh").read_text(encoding="utf-8")
     path = "/opt/tljh/user/share/jupyter/lab/settings/overrides.d/nanogpt-faq.json"
