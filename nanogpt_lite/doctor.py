@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import platform
 import re
@@ -177,6 +178,34 @@ def check_widgets(dirs: list[Path] | None = None) -> Check:
     return Check(Status.OK, f"小部件前端 jupyterlab_widgets {found}", f"widget front end: {extension}")
 
 
+def server_configs(dirs: list[Path] | None = None) -> list[Path]:
+    """The jupyter_server_config.json files a jupyter server reads, lowest priority first."""
+    if dirs is None:
+        try:
+            from jupyter_core.paths import jupyter_config_path
+        except ImportError:
+            return []
+        dirs = [Path(path) for path in reversed(jupyter_config_path())]
+    return [path / "jupyter_server_config.json" for path in dirs if (path / "jupyter_server_config.json").is_file()]
+
+
+def check_websocket(configs: list[Path] | None = None) -> Check:
+    """The server's kernel websocket is ``nanogpt_lite.websocket.NoDelayConnection`` (no Nagle wait on widgets)."""
+    from .websocket import CLASS_NAME, CONFIG_KEY
+
+    chosen = None
+    for path in server_configs() if configs is None else configs:
+        try:
+            chosen = json.loads(path.read_text(encoding="utf-8")).get("ServerApp", {}).get(CONFIG_KEY, chosen)
+        except (OSError, ValueError, AttributeError):
+            continue
+    if chosen == CLASS_NAME:
+        return Check(Status.OK, "小部件的更新立刻发给浏览器（TCP_NODELAY）", f"widget updates go out at once: {CLASS_NAME}")
+    return Check(Status.INFO, "小部件的每次更新会多等约 40 毫秒（没有设置 TCP_NODELAY；make setup 会设置）",
+                 f"each widget update waits up to 40 ms more (Nagle's algorithm; ServerApp.{CONFIG_KEY} is "
+                 f"{chosen or 'the default'}): make setup sets it to {CLASS_NAME}")
+
+
 def check_font() -> Check:
     """A Noto Sans CJK face for the Chinese in figures (the printed text needs none)."""
     import matplotlib
@@ -298,7 +327,7 @@ def check_cuda() -> Check:
 
 
 CHECKS: tuple[Callable[[], Check], ...] = (
-    check_python, check_lock, check_torch_build, check_widgets, check_font, check_dot, check_data,
+    check_python, check_lock, check_torch_build, check_widgets, check_websocket, check_font, check_dot, check_data,
     check_threads, check_notebooks, check_cuda,
 )
 

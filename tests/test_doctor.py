@@ -383,3 +383,21 @@ def test_bug_report_form_asks_for_chapter_cell_and_the_doctor_output():
     assert doctor_field["validations"]["required"] is True
     assert "python -m nanogpt_lite doctor" in doctor_field["attributes"]["label"]
     assert {"cell", "what-happened", "expected", "os"} <= fields.keys()
+
+
+def test_websocket_check_reads_the_server_configs_in_order(tmp_path):
+    from nanogpt_lite.websocket import CLASS_NAME
+
+    low, high = tmp_path / "env", tmp_path / "user"
+    for folder in (low, high):
+        folder.mkdir()
+    assert doctor.check_websocket([]).status == doctor.Status.INFO
+    (low / "jupyter_server_config.json").write_text(
+        '{"ServerApp": {"kernel_websocket_connection_class": "%s"}}' % CLASS_NAME, encoding="utf-8")
+    assert doctor.check_websocket(doctor.server_configs([low, high])).status == doctor.Status.OK
+    (high / "jupyter_server_config.json").write_text(  # a later (user) file that picks another class wins
+        '{"ServerApp": {"kernel_websocket_connection_class": "x.Other"}}', encoding="utf-8")
+    check = doctor.check_websocket(doctor.server_configs([low, high]))
+    assert check.status == doctor.Status.INFO and "x.Other" in check.en and "make setup" in check.en
+    (high / "jupyter_server_config.json").write_text("{not json", encoding="utf-8")  # unreadable: skipped, not fatal
+    assert doctor.check_websocket(doctor.server_configs([low, high])).status == doctor.Status.OK
