@@ -347,10 +347,10 @@ def test_a_busy_class_keeps_running_the_chapter_until_the_block_ends(tmp_path):
 
     notebook = tmp_path / "tiny.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = sum(range(1000))")]), notebook)
-    with BusyClass(notebook, learners=2) as busy:
+    with BusyClass(notebook, learners=2, warm_up_s=0) as busy:
         deadline = time.monotonic() + 60
-        while busy.runs < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while busy.runs < 3 and time.monotonic() < deadline:  # a learner starts again once done: 3 runs by 2 learners
+            time.sleep(0.1)
     assert busy.runs >= 3 and not busy.errors
 
 

@@ -98,9 +98,9 @@ class EnumerateStepper(widgets.VBox):
         self.start = IntField(start, "start=", "start")  # "2.5" is refused with a note, never read as 25
         self.play = widgets.Play(interval=interval_ms, min=0, step=1)
         self.step = widgets.IntSlider(min=0, description="next() 次数")
-        # Play drives the slider in the browser; a slider move reaches Play from Python, after the view is updated, so
-        # each move sends one message to the kernel instead of two (a jslink would also send Play's value).
-        self.link = widgets.jsdlink((self.play, "value"), (self.step, "value"))
+        # Play and the slider move each other in the browser (jslink). Keeping Play in step from Python instead (one
+        # message less per move) let a late Play update pull the slider back under fast key presses.
+        self.link = widgets.jslink((self.play, "value"), (self.step, "value"))
         self.view = widgets.HTML()
         self.out = widgets.Output()  # errors raised in the callback appear here
         self._guard = ErrorGuard(self.out)  # callbacks' errors show in self.out
@@ -117,7 +117,6 @@ class EnumerateStepper(widgets.VBox):
             control.observe(self._resize, names="value")
         for control in (self.start, self.step):
             control.observe(self._refresh, names="value")
-        self.step.observe(self._follow, names="value")  # after the view's refresh
         self._resize()
 
 
@@ -134,10 +133,6 @@ class EnumerateStepper(widgets.VBox):
         n = len(self.sequence)
         self.play.max = self.step.max = n  # lowering max also pulls the value down
         self._refresh()
-
-    def _follow(self, change: dict) -> None:
-        """Keep Play where the learner put the slider, so Play goes on from there."""
-        self.play.value = change["new"]
 
     def _show(self, change: object = None) -> None:
         self.view.value = render_step(self.sequence, self.step.value, self.start.value, self.name)

@@ -155,8 +155,8 @@ class BusyClass:
     """``learners`` kernels that each run ``notebook`` top to bottom, in a fresh kernel, over and over until the
     ``with`` block ends: the load a class puts on a shared machine, kept up for as long as something is measured."""
 
-    def __init__(self, notebook: Path, learners: int) -> None:
-        self.notebook, self.learners = notebook, learners
+    def __init__(self, notebook: Path, learners: int, warm_up_s: float = 5.0) -> None:
+        self.notebook, self.learners, self.warm_up_s = notebook, learners, warm_up_s
         self.runs = 0  # whole runs finished
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -164,7 +164,7 @@ class BusyClass:
 
     def __enter__(self) -> "BusyClass":
         self._thread.start()
-        time.sleep(5)  # the kernels start and import torch before anything is measured
+        time.sleep(self.warm_up_s)  # the kernels start and import torch before anything is measured
         return self
 
     def __exit__(self, *exc: object) -> None:
