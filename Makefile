@@ -97,7 +97,7 @@ compat:
 	$(COMPAT)/bin/python -m tools.execute_notebooks --check notebooks/*.ipynb
 
 # `make test` RUNS times in a row (default 20) on a clean clone of HEAD with CI unset: a test that fails
-# only sometimes shows itself. Each run takes about 15 min on 2 cores; logs and a table in build/soak/ (tools/soak.py).
+# only sometimes shows itself. Each run takes 7-15 min on 2 cores; logs and a table in build/soak/ (tools/soak.py).
 soak: setup
 	$(BIN)/python -m tools.soak --runs $(or $(RUNS),20) --command "make test PYTHON=$(PYTHON) TORCH_INDEX=$(TORCH_INDEX)"
 
