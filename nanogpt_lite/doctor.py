@@ -191,8 +191,11 @@ def server_configs(dirs: list[Path] | None = None) -> list[Path]:
 
 def check_websocket(configs: list[Path] | None = None) -> Check:
     """The server's kernel websocket is ``nanogpt_lite.websocket.NoDelayConnection`` (no Nagle wait on widgets)."""
-    from .websocket import CLASS_NAME, CONFIG_KEY
-
+    try:
+        from .websocket import CLASS_NAME, CONFIG_KEY
+    except ImportError:  # no jupyter_server: a Colab-style or plain Python install, with no lab of ours to configure
+        return Check(Status.INFO, "没有 jupyter_server，不检查小部件的 websocket 设置",
+                     "no jupyter_server here: the widget websocket setting is not checked")
     chosen = None
     for path in server_configs() if configs is None else configs:
         try:

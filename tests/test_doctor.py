@@ -401,3 +401,9 @@ def test_websocket_check_reads_the_server_configs_in_order(tmp_path):
     assert check.status == doctor.Status.INFO and "x.Other" in check.en and "make setup" in check.en
     (high / "jupyter_server_config.json").write_text("{not json", encoding="utf-8")  # unreadable: skipped, not fatal
     assert doctor.check_websocket(doctor.server_configs([low, high])).status == doctor.Status.OK
+
+
+def test_websocket_check_is_informational_without_jupyter_server(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanogpt_lite.websocket", None)  # as if jupyter_server could not be imported
+    check = doctor.check_websocket([])
+    assert check.status == doctor.Status.INFO and "jupyter_server" in check.en
