@@ -5,8 +5,8 @@ view's update, status idle) and leaves Nagle's algorithm on. The operating syste
 the first until the browser acknowledges that one, and the browser delays its acknowledgement by up to 40 ms.
 Measured on this project's widgets: about 45 ms of every input's round trip, while the kernel itself answers in 2.5.
 
-``make setup`` (and so ``make lab``) selects this class in the venv's jupyter_server config (the class hub's single-user servers in theirs):
-``ServerApp.kernel_websocket_connection_class = "nanogpt_lite.websocket.NoDelayConnection"``.
+``make setup`` (and so ``make lab``) selects this class in the venv's jupyter_server config, the class hub in its
+single-user servers' arguments: ``ServerApp.kernel_websocket_connection_class = "nanogpt_lite.websocket.NoDelayConnection"``.
 """
 from __future__ import annotations
 
