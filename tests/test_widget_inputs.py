@@ -112,7 +112,9 @@ def _chapter_widgets(tok, data) -> dict[str, tuple[object, object, object, objec
     import nanogpt_lite as nl
     from nanogpt_lite.gpt import GPT, GPTConfig
     from nanogpt_lite.widgets.attention_explorer import AttentionExplorer
+    from nanogpt_lite.ladder import load_results
     from nanogpt_lite.widgets.gradient_inspector import GradientInspector
+    from nanogpt_lite.widgets.ladder_explorer import LadderExplorer
     from nanogpt_lite.widgets.module_explorer import ModuleExplorer
 
     torch.manual_seed(0)
@@ -124,12 +126,16 @@ def _chapter_widgets(tok, data) -> dict[str, tuple[object, object, object, objec
     sampler = sampling_explorer.SamplingExplorer(bigram, tok, length=20)
     attention = AttentionExplorer(gpt, tok, ["hello world"])
     inspector = GradientInspector()
+    meta, rungs = load_results()
+    ladder = LadderExplorer(rungs, meta["seconds"])
+    ladder_box = next(box for box in ladder.boxes.values() if not box.value)
     return {"tokenizer playground": (playground, playground.text, "hello w", playground.view),
             "enumerate stepper": (stepper, stepper.step, 2, stepper.view),
             "module explorer": (explorer, explorer.attach, explorer.attach.options[-1], explorer.attach_html),
             "sampling explorer": (sampler, sampler.temperature, 0.5, sampler.report),
             "attention explorer": (attention, attention.position, 3, attention.view),
-            "gradient inspector": (inspector, inspector.lr, 0.05, inspector.view)}
+            "gradient inspector": (inspector, inspector.lr, 0.05, inspector.view),
+            "ladder explorer": (ladder, ladder_box, True, ladder.view)}
 
 
 def test_a_working_input_sends_nothing_to_a_widgets_error_output(small_tok, small_data, monkeypatch):
