@@ -272,6 +272,8 @@ class Chapter:
         context = self.browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(60_000)
+        console = []  # the browser's console errors, shown when something is wrong (the widget manager logs there)
+        page.on("console", lambda message: message.type == "error" and console.append(message.text[:300]))
         problems = []
         try:
             page.goto(f"{self.lab.url}/lab/tree/{self.notebook}?token={self.lab.token}&reset")
@@ -290,6 +292,8 @@ class Chapter:
             problems += [f"{WIDGET_ERROR}: {e[:200]}" for e in errors]
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=ARTIFACTS / f"{self.name}-reopened.png")
+            if problems:
+                problems += [f"console: {line}" for line in console]
         finally:
             context.close()
             self.lab.stop_kernels(self.notebook)
