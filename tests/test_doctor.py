@@ -197,7 +197,8 @@ def test_cuda_check_names_the_gpu_or_says_the_cpu_is_used(monkeypatch):
 
 def test_widget_check_needs_the_labextension_directory(tmp_path):
     check = doctor.check_widgets(dirs=[tmp_path])
-    assert check.status == Status.FAIL and "pip install jupyterlab_widgets==3.0.17" in check.fix
+    locked = doctor.read_lock(doctor.LOCK)[doctor.canonical("jupyterlab_widgets")]
+    assert check.status == Status.FAIL and f"pip install jupyterlab_widgets=={locked}" in check.fix
     (tmp_path / "@jupyter-widgets" / "jupyterlab-manager").mkdir(parents=True)
     check = doctor.check_widgets(dirs=[tmp_path])
     assert check.status == Status.OK and str(tmp_path) in check.en
